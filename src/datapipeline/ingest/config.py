@@ -1,0 +1,177 @@
+"""The one typed configuration of the ingestion job, read from arguments and environment.
+
+Every option has an environment variable (``DP_*``); arguments win. S3 credentials come only
+from the environment (``DP_S3_ACCESS_KEY``/``DP_S3_SECRET_KEY``, falling back to
+``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``; in Kubernetes: a Secret mounted as env).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datapipeline.spark.session import S3Settings, jars_dir_from_env
+
+TRIGGERS = ("availableNow", "processingTime")
+TABLES = ("bronze", "quarantine", "silver_events", "silver_orders", "gold_revenue")
+_TABLE_PATHS = {
+    "bronze": "bronze/order_events_raw",
+    "quarantine": "quarantine/order_events",
+    "silver_events": "silver/order_events",
+    "silver_orders": "silver/orders",
+    "gold_revenue": "gold/revenue_per_minute",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or inconsistent (message names the setting and how to set it)."""
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Table and checkpoint locations below one root (``s3a://bucket/prefix`` or a local path)."""
+
+    root: str
+
+    def table(self, name: str) -> str:
+        return f"{self.root.rstrip('/')}/{_TABLE_PATHS[name]}"
+
+    @property
+    def tables(self) -> dict[str, str]:
+        return {name: self.table(name) for name in TABLES}
+
+    def checkpoint(self, job: str = "ingest") -> str:
+        return f"{self.root.rstrip('/')}/_checkpoints/{job}"
+
+    @property
+    def bucket(self) -> str | None:
+        if not self.root.startswith("s3a://"):
+            return None
+        return self.root.removeprefix("s3a://").split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    kafka_bootstrap: str
+    topic: str
+    lake: Lake
+    checkpoint: str
+    s3: S3Settings | None = field(repr=False)
+    trigger: str = "availableNow"
+    processing_time: str = "30 seconds"
+    max_offsets_per_trigger: int | None = None
+    starting_offsets: str = "earliest"
+    fail_on_data_loss: bool = True
+    # Delta txnAppId of the idempotent writes. Keep it with the checkpoint: a NEW checkpoint
+    # with the SAME app id would skip batch ids already committed by the old one.
+    app_id: str = ""
+    jars_dir: Path | None = None
+    master: str | None = None
+    preflight: bool = True
+
+    @property
+    def tables(self) -> dict[str, str]:
+        return self.lake.tables
+
+
+def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    env = os.environ if env is None else env
+    p = argparse.ArgumentParser(
+        prog="ingest",
+        description="Kafka -> Delta Lake (bronze, quarantine, silver, gold), exactly-once.",
+        epilog="S3 credentials: env DP_S3_ACCESS_KEY / DP_S3_SECRET_KEY (or AWS_ACCESS_KEY_ID / "
+        "AWS_SECRET_ACCESS_KEY); never on the command line.",
+    )
+    p.add_argument("--kafka-bootstrap", default=env.get("DP_KAFKA_BOOTSTRAP"), help="host:port[,…] (DP_KAFKA_BOOTSTRAP)")
+    p.add_argument("--topic", default=env.get("DP_TOPIC", "orders.events"), help="(DP_TOPIC, default orders.events)")
+    p.add_argument(
+        "--lake-root",
+        default=env.get("DP_LAKE_ROOT"),
+        help="s3a://bucket/prefix or a local path; tables and checkpoints live below it (DP_LAKE_ROOT)",
+    )
+    p.add_argument("--checkpoint", default=env.get("DP_CHECKPOINT"), help="default <lake-root>/_checkpoints/ingest")
+    p.add_argument("--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="http(s)://host:port (DP_S3_ENDPOINT)")
+    p.add_argument("--s3-region", default=env.get("DP_S3_REGION", "us-east-1"), help="(DP_S3_REGION)")
+    p.add_argument("--trigger", choices=TRIGGERS, default=env.get("DP_TRIGGER", "availableNow"))
+    p.add_argument(
+        "--processing-time", default=env.get("DP_PROCESSING_TIME", "30 seconds"), help="interval for processingTime"
+    )
+    p.add_argument(
+        "--max-offsets-per-trigger",
+        type=int,
+        default=_env_int(env, "DP_MAX_OFFSETS_PER_TRIGGER"),
+        help="cap on records per micro-batch (DP_MAX_OFFSETS_PER_TRIGGER)",
+    )
+    p.add_argument(
+        "--starting-offsets",
+        default=env.get("DP_STARTING_OFFSETS", "earliest"),
+        help="earliest | latest | Kafka JSON offsets; only used when the checkpoint is new",
+    )
+    p.add_argument(
+        "--no-fail-on-data-loss",
+        dest="fail_on_data_loss",
+        action="store_false",
+        default=env.get("DP_FAIL_ON_DATA_LOSS", "true").lower() != "false",
+        help="skip offsets lost to retention instead of failing (silently loses data)",
+    )
+    p.add_argument("--app-id", default=env.get("DP_APP_ID"), help="Delta txnAppId (default ingest:<topic>)")
+    p.add_argument("--jars-dir", type=Path, default=None, help="connector jars (DP_SPARK_JARS_DIR)")
+    p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
+    p.add_argument("--no-preflight", dest="preflight", action="store_false", help="skip Kafka/S3 reachability checks")
+    return p
+
+
+def s3_from_env(endpoint: str | None, region: str, env: Mapping[str, str]) -> S3Settings:
+    access = env.get("DP_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID")
+    secret = env.get("DP_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY")
+    if not endpoint:
+        raise ConfigError("S3 endpoint not set: pass --s3-endpoint or set DP_S3_ENDPOINT (e.g. http://127.0.0.1:9000)")
+    if not access or not secret:
+        raise ConfigError("S3 credentials not set: export DP_S3_ACCESS_KEY and DP_S3_SECRET_KEY")
+    if "://" not in endpoint:
+        raise ConfigError(f"S3 endpoint {endpoint!r} needs a scheme, e.g. http://{endpoint}")
+    return S3Settings(endpoint=endpoint, access_key=access, secret_key=secret, region=region)
+
+
+def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> IngestConfig:
+    env = os.environ if env is None else env
+    a = parser(env).parse_args(argv)
+    if not a.kafka_bootstrap:
+        raise ConfigError("Kafka bootstrap servers not set: pass --kafka-bootstrap or set DP_KAFKA_BOOTSTRAP")
+    if not a.lake_root:
+        raise ConfigError("lake root not set: pass --lake-root or set DP_LAKE_ROOT (e.g. s3a://lake/orders)")
+    if a.max_offsets_per_trigger is not None and a.max_offsets_per_trigger <= 0:
+        raise ConfigError("--max-offsets-per-trigger must be > 0")
+    lake = Lake(a.lake_root)
+    uses_s3 = a.lake_root.startswith("s3a://") or str(a.checkpoint or "").startswith("s3a://")
+    if a.lake_root.startswith(("s3://", "s3n://")):
+        raise ConfigError(f"lake root {a.lake_root!r}: use the s3a:// scheme")
+    return IngestConfig(
+        kafka_bootstrap=a.kafka_bootstrap,
+        topic=a.topic,
+        lake=lake,
+        checkpoint=a.checkpoint or lake.checkpoint(),
+        s3=s3_from_env(a.s3_endpoint, a.s3_region, env) if uses_s3 else None,
+        trigger=a.trigger,
+        processing_time=a.processing_time,
+        max_offsets_per_trigger=a.max_offsets_per_trigger,
+        starting_offsets=a.starting_offsets,
+        fail_on_data_loss=a.fail_on_data_loss,
+        app_id=a.app_id or f"ingest:{a.topic}",
+        jars_dir=a.jars_dir or jars_dir_from_env(),
+        master=a.master,
+        preflight=a.preflight,
+    )

@@ -1,0 +1,5 @@
+import sys
+
+from datapipeline.local.cli import main
+
+sys.exit(main())
