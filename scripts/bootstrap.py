@@ -88,9 +88,7 @@ def need(tool: str, install_hint: str) -> str:
 def check_prerequisites(steps: list[str]) -> None:
     if sys.version_info[:2] != REQUIRED_PYTHON:
         want = ".".join(map(str, REQUIRED_PYTHON))
-        raise PrerequisiteError(
-            f"Python {want} is required, this is {sys.version.split()[0]}: run with python{want}"
-        )
+        raise PrerequisiteError(f"Python {want} is required, this is {sys.version.split()[0]}: run with python{want}")
     free_gib = shutil.disk_usage(ROOT).free / 2**30
     if free_gib < MIN_FREE_GIB:
         raise PrerequisiteError(
@@ -116,9 +114,11 @@ def step_python(pins: dict[str, str]) -> None:
     if not venv_python.exists():
         run([sys.executable, "-m", "venv", str(paths.VENV_DIR)], what="python: create .venv")
     uv = paths.VENV_DIR / "bin" / "uv"
-    if not uv.exists() or pins["UV_VERSION"] not in subprocess.run(
-        [str(uv), "--version"], capture_output=True, text=True, check=False
-    ).stdout:
+    if (
+        not uv.exists()
+        or pins["UV_VERSION"]
+        not in subprocess.run([str(uv), "--version"], capture_output=True, text=True, check=False).stdout
+    ):
         run([str(venv_python), "-m", "pip", "install", "-q", f"uv=={pins['UV_VERSION']}"], what="python: uv")
     log("python: installing the locked dependencies (first run downloads ~1 GB and builds pyspark)")
     run([str(uv), "pip", "sync", "--python", str(venv_python), str(lock)], what="python: uv pip sync")
@@ -195,8 +195,11 @@ def step_postgres(_pins: dict[str, str]) -> None:
         raise PrerequisiteError("no PostgreSQL server found: run `sudo apt-get install -y postgresql`")
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update", "-q"], env=env, what="postgres: apt-get update")
-    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"], env=env,
-        what="postgres: apt-get install postgresql")
+    run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
+        env=env,
+        what="postgres: apt-get install postgresql",
+    )
     if find_postgres_bindir() is None:
         raise SystemExit("bootstrap: postgresql installed but no server binaries under /usr/lib/postgresql/*/bin")
 
@@ -210,9 +213,24 @@ def lock(pins: dict[str, str]) -> None:
     constraints.parent.mkdir(parents=True, exist_ok=True)
     constraints.write_text(f"pyspark=={pins['SPARK_VERSION']}\ndelta-spark=={pins['DELTA_VERSION']}\n")
     run(
-        [str(uv), "pip", "compile", str(ROOT / "pyproject.toml"), "--extra", "dev", "-c", str(constraints),
-         "--python-version", pins["PYTHON_VERSION"], "--python-platform", "x86_64-unknown-linux-gnu",
-         "--generate-hashes", "--quiet", "-o", str(ROOT / "requirements.lock")],
+        [
+            str(uv),
+            "pip",
+            "compile",
+            str(ROOT / "pyproject.toml"),
+            "--extra",
+            "dev",
+            "-c",
+            str(constraints),
+            "--python-version",
+            pins["PYTHON_VERSION"],
+            "--python-platform",
+            "x86_64-unknown-linux-gnu",
+            "--generate-hashes",
+            "--quiet",
+            "-o",
+            str(ROOT / "requirements.lock"),
+        ],
         what="lock: requirements.lock",
     )
 

@@ -62,25 +62,26 @@ FIELDS = (
 
 ITEM_SCHEMA = StructType(
     [
-        StructField("sku", StringType(), nullable=False),
-        StructField("quantity", IntegerType(), nullable=False),
-        StructField("unit_price", MONEY, nullable=False),
+        StructField("sku", StringType()),
+        StructField("quantity", IntegerType()),
+        StructField("unit_price", MONEY),
     ]
 )
 
-# A valid, parsed event as the parser emits it (typed, flattened customer).
+# A valid, parsed event as the parser emits it (typed, flattened customer). Required-ness is
+# enforced by the parser, not by Delta NOT NULL constraints (unsupported inside arrays).
 EVENT_SCHEMA = StructType(
     [
-        StructField("schema_version", IntegerType(), nullable=False),
-        StructField("event_id", StringType(), nullable=False),
-        StructField("order_id", StringType(), nullable=False),
-        StructField("event_type", StringType(), nullable=False),
-        StructField("event_time", TimestampType(), nullable=False),
-        StructField("customer_id", StringType(), nullable=False),
-        StructField("customer_country", StringType(), nullable=False),
-        StructField("amount", MONEY, nullable=False),
-        StructField("currency", StringType(), nullable=False),
-        StructField("items", ArrayType(ITEM_SCHEMA, containsNull=False), nullable=False),
+        StructField("schema_version", IntegerType()),
+        StructField("event_id", StringType()),
+        StructField("order_id", StringType()),
+        StructField("event_type", StringType()),
+        StructField("event_time", TimestampType()),
+        StructField("customer_id", StringType()),
+        StructField("customer_country", StringType()),
+        StructField("amount", MONEY),
+        StructField("currency", StringType()),
+        StructField("items", ArrayType(ITEM_SCHEMA, containsNull=True)),
         # Unknown top-level fields: name -> JSON text of the value.
         StructField("extras", MapType(StringType(), StringType()), nullable=True),
     ]

@@ -113,9 +113,9 @@ MALFORMED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, str]]] = {
     "missing_event_id": _without("event_id"),
     "null_order_id": _with("order_id", None, Reason.of(Reason.MISSING_FIELD, "order_id")),
     "missing_event_time": _without("event_time"),
-    "amount_as_string": lambda ev: _with(
-        "amount", str(ev["amount"]), Reason.of(Reason.WRONG_TYPE, "amount")
-    )(ev),
+    "amount_as_string": lambda ev: _with("amount", str(ev["amount"]), Reason.of(Reason.WRONG_TYPE, "amount"))(
+        ev
+    ),
     "negative_amount": _with("amount", -5.0, Reason.of(Reason.INVALID_VALUE, "amount")),
     "unknown_event_type": _with("event_type", "teleported", Reason.of(Reason.INVALID_VALUE, "event_type")),
     "unparsable_event_time": _with("event_time", "yesterday", Reason.of(Reason.INVALID_VALUE, "event_time")),
@@ -189,7 +189,7 @@ def generate(count: int, seed: int = 42, options: GeneratorOptions | None = None
     if count < 0:
         raise ValueError("count must be >= 0")
     opts = options or GeneratorOptions()
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
     events: list[dict] = []
     start = opts.base_time
     n = 0

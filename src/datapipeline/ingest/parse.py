@@ -108,7 +108,10 @@ def parse_events(raw: DataFrame) -> DataFrame:
         _check("event_id", t("$.event_id"), t("$.event_id") == "STRING", F.length(s("$.event_id")) > 0),
         _check("order_id", t("$.order_id"), t("$.order_id") == "STRING", F.length(s("$.order_id")) > 0),
         _check(
-            "event_type", t("$.event_type"), t("$.event_type") == "STRING", s("$.event_type").isin(*EVENT_TYPES)
+            "event_type",
+            t("$.event_type"),
+            t("$.event_type") == "STRING",
+            s("$.event_type").isin(*EVENT_TYPES),
         ),
         _check(
             "event_time",
@@ -172,17 +175,3 @@ def split(parsed: DataFrame) -> tuple[DataFrame, DataFrame]:
     valid = parsed.where(F.col("reason").isNull()).drop(*REASON_COLUMNS)
     bad = parsed.where(F.col("reason").isNotNull()).drop(*EVENT_COLUMNS)
     return valid, bad
-
-
-def latest_per_order(events: DataFrame) -> DataFrame:
-    """One row per order: its greatest event under ``STATE_ORDER`` (cancellation is terminal).
-
-    Input: valid events (``EVENT_SCHEMA`` columns); duplicates by event_id are harmless (same row).
-    """
-    from pyspark.sql.window import Window
-
-    ranked = events.withColumn("is_cancelled", F.col("event_type") == "cancelled")
-    w = Window.partitionBy("order_id").orderBy(
-        F.col("is_cancelled").desc(), F.col("event_time").desc(), F.col("event_id").desc()
-    )
-    return ranked.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").drop("__rn")

@@ -51,7 +51,9 @@ class JavaService(Service):
         conf.mkdir(parents=True, exist_ok=True)
         (conf / "log4j.properties").write_text(LOG4J)
         body = "".join(f"{k}={v}\n" for k, v in properties.items())
-        (conf / properties_file).write_text(f"# Written by datapipeline.local.{self.name}; edits are overwritten.\n{body}")
+        (conf / properties_file).write_text(
+            f"# Written by datapipeline.local.{self.name}; edits are overwritten.\n{body}"
+        )
 
 
 class ZooKeeper(JavaService):

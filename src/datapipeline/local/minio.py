@@ -64,6 +64,9 @@ class MinIO(Service):
 
     def after_start(self) -> None:
         client = self.client()
-        for bucket in BUCKETS:
-            if not client.bucket_exists(bucket):
-                client.make_bucket(bucket)
+        try:
+            for bucket in BUCKETS:
+                if not client.bucket_exists(bucket):
+                    client.make_bucket(bucket)
+        finally:
+            client._http.clear()  # close pooled connections now rather than at garbage collection

@@ -64,9 +64,21 @@ class PostgreSQL(Service):
         self._own(self.pgdata, self.socket_dir)
         # The log file is opened by us and inherited, but initdb writes nothing else outside pgdata.
         result = subprocess.run(
-            [str(self.bindir() / "initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth-local=trust",
-             "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"],
-            capture_output=True, text=True, user=self.run_as_user(), check=False,
+            [
+                str(self.bindir() / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            capture_output=True,
+            text=True,
+            user=self.run_as_user(),
+            check=False,
         )
         with self.log_file.open("a") as log:
             log.write(result.stdout + result.stderr)
@@ -77,20 +89,30 @@ class PostgreSQL(Service):
     def command(self) -> list[str]:
         return [
             str(self.bindir() / "postgres"),
-            "-D", str(self.pgdata),
-            "-p", str(self.cfg.ports.postgres),
-            "-h", self.cfg.host,
-            "-k", str(self.socket_dir),
-            "-c", "shared_buffers=64MB",
-            "-c", "max_connections=100",
-            "-c", "logging_collector=off",
+            "-D",
+            str(self.pgdata),
+            "-p",
+            str(self.cfg.ports.postgres),
+            "-h",
+            self.cfg.host,
+            "-k",
+            str(self.socket_dir),
+            "-c",
+            "shared_buffers=64MB",
+            "-c",
+            "max_connections=100",
+            "-c",
+            "logging_collector=off",
         ]
 
     def superuser_connect(self, dbname: str = "postgres"):
         import psycopg2
 
         return psycopg2.connect(
-            host=str(self.socket_dir), port=self.cfg.ports.postgres, user="postgres", dbname=dbname,
+            host=str(self.socket_dir),
+            port=self.cfg.ports.postgres,
+            user="postgres",
+            dbname=dbname,
             connect_timeout=3,
         )
 
@@ -125,6 +147,4 @@ class PostgreSQL(Service):
 
     def airflow_dsn(self, driver: str = "postgresql+psycopg2") -> str:
         """SQLAlchemy URL of the Airflow metadata database (what AIRFLOW__DATABASE__SQL_ALCHEMY_CONN wants)."""
-        return (
-            f"{driver}://{AIRFLOW_ROLE}:{self.secrets.airflow_db_password}@{self.address()}/{AIRFLOW_DB}"
-        )
+        return f"{driver}://{AIRFLOW_ROLE}:{self.secrets.airflow_db_password}@{self.address()}/{AIRFLOW_DB}"

@@ -15,9 +15,7 @@ def find_postgres_bindir() -> Path | None:
     override = os.environ.get("DP_POSTGRES_BINDIR")
     candidates = [Path(override)] if override else []
     if DEBIAN_ROOT.is_dir():
-        majors = sorted(
-            (p for p in DEBIAN_ROOT.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True
-        )
+        majors = sorted((p for p in DEBIAN_ROOT.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True)
         candidates += [p / "bin" for p in majors]
     on_path = shutil.which("postgres")
     if on_path:

@@ -9,9 +9,9 @@ log when a port is taken or the process dies, and a stop that kills the whole pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -48,13 +48,16 @@ def tail(path: Path, lines: int = 5) -> str:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
+    """No socket is listening on ``host:port`` (or on the wildcard address).
+
+    Only LISTEN counts: connections of a killed server that linger in FIN-WAIT/TIME-WAIT do not
+    stop a restart on the same port, but a bind() probe would report them as busy.
+    """
+    wildcard = {host, "0.0.0.0", "::", "::ffff:" + host}  # noqa: S104 - names addresses, binds nothing
+    return not any(
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.laddr.ip in wildcard
+        for c in psutil.net_connections(kind="tcp")
+    )
 
 
 class Service(ABC):
@@ -96,7 +99,7 @@ class Service(ABC):
         """Run the process as this OS user (PostgreSQL refuses to run as root)."""
         return None
 
-    def after_start(self) -> None:
+    def after_start(self) -> None:  # noqa: B027 - optional hook, most services need none
         """Provisioning once healthy (buckets, roles, databases); idempotent."""
 
     # ---- shared behaviour ------------------------------------------------------------
@@ -143,6 +146,10 @@ class Service(ABC):
 
     def _spawn(self) -> None:
         for port in self.ports():
+            # A process killed a moment ago may hold its listener for a little while as it exits.
+            deadline = time.monotonic() + 5
+            while not port_is_free(self.cfg.host, port) and time.monotonic() < deadline:
+                time.sleep(0.2)
             if not port_is_free(self.cfg.host, port):
                 raise ServiceError(
                     f"{self.name}: port {port} on {self.cfg.host} is already in use by another process; "
@@ -150,7 +157,10 @@ class Service(ABC):
                 )
         for folder in (self.log_file.parent, self.pid_file.parent):
             folder.mkdir(parents=True, exist_ok=True)
-        self.prepare()
+        try:
+            self.prepare()
+        except OSError as exc:
+            raise ServiceError(f"{self.name}: cannot prepare its files under {self.cfg.root}: {exc}") from exc
         user = self.run_as_user()
         with self.log_file.open("ab") as log:
             log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}\n".encode())
@@ -193,18 +203,14 @@ class Service(ABC):
             self.pid_file.unlink(missing_ok=True)
             return f"{self.name}: not running"
         pid = proc.pid
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        gone, alive = psutil.wait_procs([proc], timeout=self.cfg.stop_timeout_s)
+        _gone, alive = psutil.wait_procs([proc], timeout=self.cfg.stop_timeout_s)
         forced = ""
         if alive:
             forced = " (forced with SIGKILL)"
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             psutil.wait_procs(alive, timeout=10)
         if self._popen is not None:
             self._popen.wait(timeout=10)

@@ -1,0 +1,70 @@
+"""Shared fixtures: the real local platform on free loopback ports.
+
+One copy of the platform fixture for the whole suite (session scope): ZooKeeper, Kafka,
+MinIO and PostgreSQL are started by the same code as `task local:up`
+(:class:`datapipeline.local.platform.LocalPlatform`), in a private temp folder and on ports
+picked free for this run, so two runs never collide and a developer's own `task local:up`
+is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from datapipeline.local.config import PlatformConfig, Ports
+from datapipeline.local.platform import LocalPlatform
+
+
+def free_ports() -> Ports:
+    """Distinct free loopback ports (held open together while picking, so no repeats)."""
+    with ExitStack() as stack:
+        picked = []
+        for _ in range(5):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            picked.append(sock.getsockname()[1])
+    zookeeper, kafka, minio, minio_console, postgres = picked
+    return Ports(zookeeper=zookeeper, kafka=kafka, minio=minio, minio_console=minio_console, postgres=postgres)
+
+
+def platform_dir(prefix: str) -> Path:
+    """A fresh folder the ``postgres`` user can traverse (PostgreSQL runs as that user under root)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    return root
+
+
+def make_platform(prefix: str = "dp-test-") -> LocalPlatform:
+    return LocalPlatform(PlatformConfig(root=platform_dir(prefix), ports=free_ports()))
+
+
+@pytest.fixture(scope="session")
+def platform() -> Iterator[LocalPlatform]:
+    """A running local platform for the whole session; stopped and deleted afterwards."""
+    plat = make_platform()
+    try:
+        plat.up(echo=lambda line: print(f"[platform] {line}"))
+        yield plat
+    finally:
+        plat.down(echo=lambda line: print(f"[platform] {line}"))
+        if not os.environ.get("DP_KEEP_TEST_PLATFORM"):
+            shutil.rmtree(plat.cfg.root, ignore_errors=True)
+
+
+@pytest.fixture
+def own_platform() -> Iterator[LocalPlatform]:
+    """A platform of the test's own (not started) for lifecycle tests that stop and kill services."""
+    plat = make_platform("dp-own-")
+    try:
+        yield plat
+    finally:
+        plat.down(echo=lambda _line: None)
+        shutil.rmtree(plat.cfg.root, ignore_errors=True)

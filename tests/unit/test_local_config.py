@@ -1,0 +1,56 @@
+"""Pure logic of the local platform's configuration and secrets (no services)."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from datapipeline.local.cli import human_bytes
+from datapipeline.local.config import PlatformConfig, Ports
+from datapipeline.local.secrets import Secrets, load_or_create
+
+
+def test_ports_from_env_overrides_and_defaults():
+    ports = Ports.from_env({"DP_KAFKA_PORT": "19092", "DP_MINIO_CONSOLE_PORT": "19001"})
+    assert ports.kafka == 19092 and ports.minio_console == 19001
+    assert ports.zookeeper == Ports().zookeeper
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000", "-1"])
+def test_ports_reject_non_ports(value):
+    with pytest.raises(ValueError, match=f"DP_KAFKA_PORT={value!r} is not a TCP port"):
+        Ports.from_env({"DP_KAFKA_PORT": value})
+
+
+def test_ports_reject_duplicates():
+    with pytest.raises(ValueError, match="port 9092 is given to both kafka and minio"):
+        Ports.from_env({"DP_MINIO_PORT": "9092"})
+
+
+def test_platform_dir_from_env(tmp_path):
+    cfg = PlatformConfig.from_env({"DP_PLATFORM_DIR": str(tmp_path / "p")})
+    assert cfg.root == (tmp_path / "p").resolve()
+    assert cfg.log_file("kafka") == cfg.root / "logs" / "kafka.log"
+
+
+def test_secrets_generated_once_private_and_reloaded(tmp_path):
+    path = tmp_path / "secrets.env"
+    first = load_or_create(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create(path) == first
+    other = Secrets.generate()
+    assert other.minio_root_password != first.minio_root_password
+    assert len(first.minio_root_password) >= 24
+
+
+def test_incomplete_secrets_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "secrets.env"
+    path.write_text("MINIO_ROOT_USER=x\n")
+    with pytest.raises(SystemExit, match="incomplete"):
+        load_or_create(path)
+
+
+@pytest.mark.parametrize(("value", "text"), [(None, "-"), (512, "512 B"), (3 * 1024**2, "3.0 MiB")])
+def test_human_bytes(value, text):
+    assert human_bytes(value) == text
