@@ -20,19 +20,21 @@ from pathlib import Path
 import pytest
 
 from datapipeline.local.config import PlatformConfig, Ports
-from datapipeline.local.platform import LocalPlatform
+from datapipeline.local.platform import AIRFLOW, CORE, LocalPlatform
 
 
 def free_ports() -> Ports:
     """Distinct free loopback ports (held open together while picking, so no repeats)."""
     with ExitStack() as stack:
         picked = []
-        for _ in range(5):
+        for _ in range(6):
             sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             sock.bind(("127.0.0.1", 0))
             picked.append(sock.getsockname()[1])
-    zookeeper, kafka, minio, minio_console, postgres = picked
-    return Ports(zookeeper=zookeeper, kafka=kafka, minio=minio, minio_console=minio_console, postgres=postgres)
+    zookeeper, kafka, minio, minio_console, postgres, airflow = picked
+    return Ports(
+        zookeeper=zookeeper, kafka=kafka, minio=minio, minio_console=minio_console, postgres=postgres, airflow=airflow
+    )
 
 
 def platform_dir(prefix: str) -> Path:
@@ -51,12 +53,22 @@ def platform() -> Iterator[LocalPlatform]:
     """A running local platform for the whole session; stopped and deleted afterwards."""
     plat = make_platform()
     try:
-        plat.up(echo=lambda line: print(f"[platform] {line}"))
+        plat.up(CORE, echo=lambda line: print(f"[platform] {line}"))
         yield plat
     finally:
         plat.down(echo=lambda line: print(f"[platform] {line}"))
         if not os.environ.get("DP_KEEP_TEST_PLATFORM"):
             shutil.rmtree(plat.cfg.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow(platform: LocalPlatform) -> LocalPlatform:
+    """The session platform with local Airflow (api-server, scheduler, dag-processor, triggerer) up too.
+
+    Stopped with the rest of the platform at the end of the session.
+    """
+    platform.up(AIRFLOW, echo=lambda line: print(f"[platform] {line}"))
+    return platform
 
 
 @pytest.fixture

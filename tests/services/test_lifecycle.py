@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from datapipeline.local.cli import status_table
+from datapipeline.local.platform import CORE
 from datapipeline.local.service import ServiceError
 
 pytestmark = pytest.mark.services
@@ -24,21 +25,21 @@ def process_tree(pid: int) -> list[int]:
 
 def test_down_leaves_no_process_and_up_keeps_data(own_platform):
     plat = own_platform
-    plat.up(echo=lambda _line: None)
-    pids = {s.name: process_tree(s.process().pid) for s in plat.services}
+    plat.up(CORE, echo=lambda _line: None)
+    pids = {s.name: process_tree(s.process().pid) for s in plat.select(CORE)}
     assert len(pids["postgres"]) > 1  # the postmaster and its background workers
 
     plat.create_topic("kept-topic", partitions=2)
     client = plat.minio.client()
     client.put_object(plat.lake_bucket, "kept/object.txt", io.BytesIO(b"still here"), 10)
 
-    plat.down(echo=lambda _line: None)
+    plat.down(CORE, echo=lambda _line: None)
     for name, tree in pids.items():
         alive = [p for p in tree if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
         assert alive == [], f"{name} left processes behind: {alive}"
     assert all(row.state == "stopped" for row in plat.status())
 
-    plat.up(echo=lambda _line: None)
+    plat.up(CORE, echo=lambda _line: None)
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(bootstrap_servers=plat.kafka_bootstrap)

@@ -44,11 +44,14 @@ def test_secrets_generated_once_private_and_reloaded(tmp_path):
     assert len(first.minio_root_password) >= 24
 
 
-def test_incomplete_secrets_file_is_a_clear_error(tmp_path):
+def test_secrets_file_missing_values_are_generated_and_kept(tmp_path):
     path = tmp_path / "secrets.env"
-    path.write_text("MINIO_ROOT_USER=x\n")
-    with pytest.raises(SystemExit, match="incomplete"):
-        load_or_create(path)
+    path.write_text("MINIO_ROOT_USER=kept-user\n")
+    loaded = load_or_create(path)
+    assert loaded.minio_root_user == "kept-user"
+    assert loaded.airflow_admin_password and loaded.airflow_fernet_key
+    assert load_or_create(path) == loaded
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize(("value", "text"), [(None, "-"), (512, "512 B"), (3 * 1024**2, "3.0 MiB")])

@@ -98,21 +98,21 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--kafka-bootstrap", default=env.get("DP_KAFKA_BOOTSTRAP"), help="host:port[,…] (DP_KAFKA_BOOTSTRAP)"
     )
-    p.add_argument(
-        "--topic", default=env.get("DP_TOPIC", "orders.events"), help="(DP_TOPIC, default orders.events)"
-    )
+    p.add_argument("--topic", default=env.get("DP_TOPIC", "orders.events"), help="(DP_TOPIC, default orders.events)")
     p.add_argument(
         "--lake-root",
-        default=env.get("DP_LAKE_ROOT"),
-        help="s3a://bucket/prefix or a local path; tables and checkpoints live below it (DP_LAKE_ROOT)",
+        default=env.get("DP_LAKE_ROOT")
+        or (f"s3a://{env['DP_LAKE_BUCKET']}/orders" if env.get("DP_LAKE_BUCKET") else None),
+        help="s3a://bucket/prefix or a local path; tables and checkpoints live below it "
+        "(DP_LAKE_ROOT; default s3a://$DP_LAKE_BUCKET/orders)",
     )
+    p.add_argument("--checkpoint", default=env.get("DP_CHECKPOINT"), help="default <lake-root>/_checkpoints/ingest")
+    p.add_argument("--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="http(s)://host:port (DP_S3_ENDPOINT)")
     p.add_argument(
-        "--checkpoint", default=env.get("DP_CHECKPOINT"), help="default <lake-root>/_checkpoints/ingest"
+        "--s3-region",
+        default=env.get("DP_S3_REGION") or env.get("AWS_REGION") or "us-east-1",
+        help="(DP_S3_REGION, AWS_REGION)",
     )
-    p.add_argument(
-        "--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="http(s)://host:port (DP_S3_ENDPOINT)"
-    )
-    p.add_argument("--s3-region", default=env.get("DP_S3_REGION", "us-east-1"), help="(DP_S3_REGION)")
     p.add_argument("--trigger", choices=TRIGGERS, default=env.get("DP_TRIGGER", "availableNow"))
     p.add_argument(
         "--processing-time",
@@ -140,9 +140,7 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--app-id", default=env.get("DP_APP_ID"), help="Delta txnAppId (default ingest:<topic>)")
     p.add_argument("--jars-dir", type=Path, default=None, help="connector jars (DP_SPARK_JARS_DIR)")
     p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
-    p.add_argument(
-        "--no-preflight", dest="preflight", action="store_false", help="skip Kafka/S3 reachability checks"
-    )
+    p.add_argument("--no-preflight", dest="preflight", action="store_false", help="skip Kafka/S3 reachability checks")
     return p
 
 
@@ -150,9 +148,7 @@ def s3_from_env(endpoint: str | None, region: str, env: Mapping[str, str]) -> S3
     access = env.get("DP_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID")
     secret = env.get("DP_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY")
     if not endpoint:
-        raise ConfigError(
-            "S3 endpoint not set: pass --s3-endpoint or set DP_S3_ENDPOINT (e.g. http://127.0.0.1:9000)"
-        )
+        raise ConfigError("S3 endpoint not set: pass --s3-endpoint or set DP_S3_ENDPOINT (e.g. http://127.0.0.1:9000)")
     if not access or not secret:
         raise ConfigError("S3 credentials not set: export DP_S3_ACCESS_KEY and DP_S3_SECRET_KEY")
     if "://" not in endpoint:

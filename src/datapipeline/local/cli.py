@@ -6,7 +6,8 @@
     logs [SERVICE] [-n N]  the last N lines of each service log
     env                    shell exports for clients (Kafka bootstrap, S3 endpoint, credentials)
 
-Ports: DP_ZOOKEEPER_PORT, DP_KAFKA_PORT, DP_MINIO_PORT, DP_MINIO_CONSOLE_PORT, DP_POSTGRES_PORT.
+Ports: DP_ZOOKEEPER_PORT, DP_KAFKA_PORT, DP_MINIO_PORT, DP_MINIO_CONSOLE_PORT, DP_POSTGRES_PORT,
+DP_AIRFLOW_PORT.
 State (data, logs, generated secrets): DP_PLATFORM_DIR, default .local/platform.
 """
 
@@ -40,6 +41,15 @@ def status_table(rows: list[ServiceStatus]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
 
 
+def access_lines(platform: LocalPlatform) -> str:
+    user, password = platform.airflow_login
+    return (
+        f"\nAirflow UI:    {platform.airflow_url}  login: {user} / {password}"
+        f"\nMinIO console: {platform.minio.console_url()}  login: {platform.s3_access_key} / {platform.s3_secret_key}"
+        f"\nSecrets file:  {platform.cfg.secrets_file}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="dp-local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -61,12 +71,13 @@ def main(argv: list[str] | None = None) -> int:
             platform.up(args.services)
             print()
             print(status_table(platform.status()))
-            print(f"\nMinIO console: {platform.minio.console_url()}  (credentials: {platform.cfg.secrets_file})")
+            print(access_lines(platform))
         elif args.command == "down":
             platform.down(args.services)
         elif args.command == "status":
             rows = platform.status()
             print(status_table(rows))
+            print(access_lines(platform))
             return 0 if all(r.state == "healthy" for r in rows) else 3
         elif args.command == "logs":
             for service in platform.select(args.services):

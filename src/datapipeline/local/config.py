@@ -26,6 +26,7 @@ class Ports:
     minio: int = 9000
     minio_console: int = 9001
     postgres: int = 5433  # not 5432: leave a system PostgreSQL alone
+    airflow: int = 8080  # api-server: UI, REST API and the execution API of task workers
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Ports:

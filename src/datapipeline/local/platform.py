@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from datapipeline.local.airflow import (
+    ADMIN_USER,
+    AirflowApiServer,
+    AirflowDagProcessor,
+    AirflowScheduler,
+    AirflowTriggerer,
+    airflow_environment,
+)
 from datapipeline.local.config import LAKE_BUCKET, PlatformConfig
 from datapipeline.local.kafka import Kafka, ZooKeeper, create_topic
 from datapipeline.local.minio import MinIO
@@ -11,9 +19,12 @@ from datapipeline.local.postgres import PostgreSQL
 from datapipeline.local.secrets import Secrets, load_or_create
 from datapipeline.local.service import Service, ServiceError, ServiceStatus
 
+CORE = ["zookeeper", "kafka", "minio", "postgres"]
+AIRFLOW = ["airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
+
 
 class LocalPlatform:
-    """ZooKeeper -> Kafka, MinIO and PostgreSQL, as real processes on loopback."""
+    """ZooKeeper -> Kafka, MinIO, PostgreSQL -> Airflow, as real processes on loopback."""
 
     def __init__(self, cfg: PlatformConfig | None = None) -> None:
         self.cfg = cfg or PlatformConfig.from_env()
@@ -23,8 +34,15 @@ class LocalPlatform:
         self.kafka = Kafka(self.cfg, self.secrets)
         self.minio = MinIO(self.cfg, self.secrets)
         self.postgres = PostgreSQL(self.cfg, self.secrets)
+        self.airflow_api = AirflowApiServer(self.cfg, self.secrets, self.client_env)
+        self.airflow_components: list[Service] = [
+            self.airflow_api,
+            AirflowScheduler(self.cfg, self.secrets, self.client_env),
+            AirflowDagProcessor(self.cfg, self.secrets, self.client_env),
+            AirflowTriggerer(self.cfg, self.secrets, self.client_env),
+        ]
         # Start order; stop runs in reverse.
-        self.services: list[Service] = [self.zookeeper, self.kafka, self.minio, self.postgres]
+        self.services: list[Service] = [self.zookeeper, self.kafka, self.minio, self.postgres, *self.airflow_components]
 
     def select(self, names: list[str] | None) -> list[Service]:
         if not names:
@@ -81,6 +99,18 @@ class LocalPlatform:
     @property
     def airflow_db_url(self) -> str:
         return self.postgres.airflow_dsn()
+
+    @property
+    def airflow_url(self) -> str:
+        return self.airflow_api.address()
+
+    @property
+    def airflow_login(self) -> tuple[str, str]:
+        return ADMIN_USER, self.secrets.airflow_admin_password
+
+    def airflow_env(self) -> dict[str, str]:
+        """Environment for `airflow` CLI calls against this platform's Airflow."""
+        return airflow_environment(self.airflow_api, self.client_env())
 
     def create_topic(self, name: str, partitions: int = 3) -> bool:
         return create_topic(self.kafka_bootstrap, name, partitions)
