@@ -1,0 +1,74 @@
+"""How the DAGs launch Spark jobs: one job spec (``k8s/spark/<job>.yaml``), two launchers.
+
+``DP_RUNTIME=local`` (the default) runs the SparkApplication as a local spark-submit
+(:mod:`datapipeline.sparkapp`); ``DP_RUNTIME=kubernetes`` hands the same file to
+``SparkKubernetesOperator``, which submits it into ``DP_SPARK_NAMESPACE``, waits for it and
+fails the task when the application fails. Nothing here touches the network at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import timedelta
+
+RUNTIMES = ("local", "kubernetes")
+
+
+class RuntimeConfigError(ValueError):
+    pass
+
+
+def runtime(environ: dict[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    value = environ.get("DP_RUNTIME", "local")
+    if value not in RUNTIMES:
+        raise RuntimeConfigError(f"DP_RUNTIME={value!r} is not a runtime: use one of {', '.join(RUNTIMES)}")
+    return value
+
+
+def spark_job(
+    job: str,
+    *,
+    task_id: str,
+    extra_arguments: Sequence[str] = (),
+    execution_timeout: timedelta = timedelta(minutes=30),
+    outlets: Sequence = (),
+):
+    """An Airflow task that runs Spark job ``job`` on the configured runtime and fails with it."""
+    from datapipeline.sparkapp import spec_path
+
+    if runtime() == "kubernetes":
+        from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
+
+        if extra_arguments:
+            raise RuntimeConfigError(f"{task_id}: extra arguments are local-only; put them in {spec_path(job)}")
+        return SparkKubernetesOperator(
+            task_id=task_id,
+            # Rendered by Jinja relative to the DAG's template_searchpath (SPEC_DIR).
+            application_file=spec_path(job).name,
+            namespace=os.environ.get("DP_SPARK_NAMESPACE", "spark"),
+            kubernetes_conn_id=os.environ.get("DP_KUBERNETES_CONN_ID", "kubernetes_default"),
+            get_logs=True,
+            delete_on_termination=True,
+            reattach_on_restart=True,
+            execution_timeout=execution_timeout,
+            outlets=list(outlets),
+        )
+
+    from airflow.sdk import task
+
+    @task(task_id=task_id, execution_timeout=execution_timeout, outlets=list(outlets))
+    def run_spark_job() -> None:
+        from datapipeline.sparkapp import load_spec, run_local
+
+        run_local(load_spec(spec_path(job)), extra_arguments=extra_arguments)
+
+    return run_spark_job()
+
+
+def template_searchpath() -> list[str]:
+    """Pass to ``@dag(template_searchpath=...)`` so SparkKubernetesOperator finds the specs."""
+    from datapipeline.sparkapp import SPEC_DIR
+
+    return [str(SPEC_DIR)]
