@@ -67,6 +67,14 @@ def spark_job(
     return run_spark_job()
 
 
+def lake_asset():
+    """The Asset the ingest DAG updates and the data_quality DAG is scheduled on."""
+    from airflow.sdk import Asset
+
+    root = os.environ.get("DP_LAKE_ROOT") or f"s3a://{os.environ.get('DP_LAKE_BUCKET', 'lake')}/orders"
+    return Asset(name="orders_lake", uri="s3://" + root.removeprefix("s3a://"))
+
+
 def template_searchpath() -> list[str]:
     """Pass to ``@dag(template_searchpath=...)`` so SparkKubernetesOperator finds the specs."""
     from datapipeline.sparkapp import SPEC_DIR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 from datapipeline.local.airflow import (
     ADMIN_USER,
@@ -18,6 +19,7 @@ from datapipeline.local.minio import MinIO
 from datapipeline.local.postgres import PostgreSQL
 from datapipeline.local.secrets import Secrets, load_or_create
 from datapipeline.local.service import Service, ServiceError, ServiceStatus
+from datapipeline.local.stream import StreamingIngest
 
 CORE = ["zookeeper", "kafka", "minio", "postgres"]
 AIRFLOW = ["airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
@@ -41,8 +43,17 @@ class LocalPlatform:
             AirflowDagProcessor(self.cfg, self.secrets, self.client_env),
             AirflowTriggerer(self.cfg, self.secrets, self.client_env),
         ]
+        # Started by the streaming_supervisor DAG, not by `up`; stopped by `down`.
+        self.stream = StreamingIngest(self.cfg, self.secrets, self.client_env)
         # Start order; stop runs in reverse.
-        self.services: list[Service] = [self.zookeeper, self.kafka, self.minio, self.postgres, *self.airflow_components]
+        self.services: list[Service] = [
+            self.zookeeper,
+            self.kafka,
+            self.minio,
+            self.postgres,
+            *self.airflow_components,
+            self.stream,
+        ]
 
     def select(self, names: list[str] | None) -> list[Service]:
         if not names:
@@ -54,7 +65,7 @@ class LocalPlatform:
         return [s for s in self.services if s.name in names]
 
     def up(self, names: list[str] | None = None, echo: Callable[[str], None] = print) -> None:
-        for service in self.select(names):
+        for service in self.select(names or CORE + AIRFLOW):
             echo(f"{service.name}: starting ...")
             echo(service.start())
 
@@ -125,4 +136,7 @@ class LocalPlatform:
             "AWS_REGION": "us-east-1",
             "DP_LAKE_BUCKET": self.lake_bucket,
             "DP_AIRFLOW_DB_URL": self.airflow_db_url,
+            # So that code running inside Airflow tasks can find this platform again.
+            "DP_PLATFORM_DIR": str(self.cfg.root),
+            **{f"DP_{name.upper()}_PORT": str(port) for name, port in asdict(self.cfg.ports).items()},
         }

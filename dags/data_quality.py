@@ -1,0 +1,69 @@
+"""
+### data_quality
+
+Runs whenever `ingest` has updated the lake (Asset schedule) and on demand. Reads the Delta
+tables with delta-rs (no Spark) and checks:
+
+| check | fails when |
+|---|---|
+| `reconciled` | a bronze record is neither parsed nor quarantined, or quarantine holds a record bronze never had |
+| `silver_events_complete` | a parsed event id is missing from silver, or silver holds one bronze never delivered |
+| `silver_orders_match_events` | the set of orders in silver differs from the orders seen in silver events |
+| `quarantine_ratio` | quarantined / consumed is over `max_quarantine_ratio` |
+| `freshness` | the newest Kafka record is older than `max_staleness_minutes` |
+
+A failed run says which check failed and by how much; each check's line is in the task log.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from datapipeline.orchestration import lake_asset
+
+
+@dag(
+    dag_id="data_quality",
+    schedule=[lake_asset()],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["datapipeline", "quality"],
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "owner": "datapipeline"},
+    params={
+        "max_quarantine_ratio": Param(
+            0.05, type="number", minimum=0, maximum=1, description="largest allowed share of quarantined records"
+        ),
+        "max_staleness_minutes": Param(
+            60, type="integer", minimum=1, description="oldest allowed age of the newest record"
+        ),
+    },
+    doc_md=__doc__,
+)
+def data_quality():
+    @task(execution_timeout=timedelta(minutes=10))
+    def check_lake(params: dict | None = None) -> dict[str, bool]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from datapipeline.quality import Thresholds, run_checks
+
+        thresholds = Thresholds(
+            max_quarantine_ratio=float(params["max_quarantine_ratio"]),
+            max_staleness=timedelta(minutes=int(params["max_staleness_minutes"])),
+        )
+        checks = run_checks(thresholds)
+        for check in checks:
+            print(check.line())
+        failed = [c for c in checks if not c.ok]
+        if failed:
+            # A data problem does not go away on retry: fail without retrying.
+            raise AirflowFailException("data quality failed: " + "; ".join(c.line() for c in failed))
+        return {c.name: c.ok for c in checks}
+
+    check_lake()
+
+
+data_quality()
