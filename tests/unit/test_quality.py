@@ -1,0 +1,86 @@
+"""data_quality checks as pure logic: each check fails on the defect it exists for."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from datapipeline.quality import Snapshot, Thresholds, evaluate, event_id_of
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def healthy(n: int = 100, bad: int = 2) -> Snapshot:
+    bronze = {("orders.events", i % 3, i): f"e{i}" for i in range(n)}
+    quarantined = {("orders.events", i % 3, i) for i in range(bad)}
+    for coord in quarantined:
+        bronze[coord] = None  # malformed records carry no event id
+    ids = {f"e{i}" for i in range(bad, n)}
+    orders = {f"o{i % 10}" for i in range(bad, n)}
+    return Snapshot(bronze, quarantined, ids, orders, set(orders), NOW - timedelta(minutes=5))
+
+
+def by_name(checks):
+    return {c.name: c for c in checks}
+
+
+def test_healthy_lake_passes_every_check():
+    checks = evaluate(healthy(), Thresholds(), NOW)
+    assert [c.name for c in checks if not c.ok] == []
+    assert "consumed 100 = parsed 98 + quarantined 2" in by_name(checks)["reconciled"].detail
+
+
+def test_lost_silver_event_fails_completeness():
+    s = healthy()
+    s.silver_event_ids.discard("e50")
+    check = by_name(evaluate(s, Thresholds(), NOW))["silver_events_complete"]
+    assert not check.ok and "missing from silver 1 e.g. e50" in check.detail
+
+
+def test_phantom_silver_event_fails_completeness():
+    s = healthy()
+    s.silver_event_ids.add("never-sent")
+    check = by_name(evaluate(s, Thresholds(), NOW))["silver_events_complete"]
+    assert not check.ok and "never delivered 1" in check.detail
+
+
+def test_unparsable_record_not_quarantined_fails_reconciliation():
+    s = healthy()
+    s.bronze[("orders.events", 0, 99)] = None
+    check = by_name(evaluate(s, Thresholds(), NOW))["reconciled"]
+    assert not check.ok and "1 bronze records neither parsed nor quarantined" in check.detail
+
+
+def test_quarantine_ratio_over_limit_says_by_how_much():
+    check = by_name(evaluate(healthy(n=100, bad=12), Thresholds(max_quarantine_ratio=0.05), NOW))["quarantine_ratio"]
+    assert not check.ok
+    assert check.detail == "12.00% of 100 records quarantined, limit 5.00% (over by 7.00%)"
+
+
+def test_stale_data_fails_freshness():
+    s = healthy()
+    check = by_name(evaluate(s, Thresholds(max_staleness=timedelta(minutes=1)), NOW))["freshness"]
+    assert not check.ok and "300s old, limit 60s (over by 240s)" in check.detail
+
+
+def test_orders_mismatch_fails():
+    s = healthy()
+    s.silver_order_ids.add("o-extra")
+    assert not by_name(evaluate(s, Thresholds(), NOW))["silver_orders_match_events"].ok
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (json.dumps({"event_id": "abc"}).encode(), "abc"),
+        (b"{not json", None),
+        (b"\xff\xfe", None),
+        (b"[1, 2]", None),
+        (json.dumps({"event_id": 7}).encode(), None),
+        (None, None),
+    ],
+)
+def test_event_id_of(raw, expected):
+    assert event_id_of(raw) == expected
