@@ -22,7 +22,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from datapipeline.orchestration import lake_asset
+from datapipeline.orchestration import default_args, lake_asset
 
 
 @dag(
@@ -32,7 +32,7 @@ from datapipeline.orchestration import lake_asset
     catchup=False,
     max_active_runs=1,
     tags=["datapipeline", "quality"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "owner": "datapipeline"},
+    default_args=default_args(retries=2, retry_delay=timedelta(seconds=30)),
     params={
         "max_quarantine_ratio": Param(
             0.05, type="number", minimum=0, maximum=1, description="largest allowed share of quarantined records"

@@ -19,7 +19,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag
 
-from datapipeline.orchestration import lake_asset, spark_job, template_searchpath
+from datapipeline.orchestration import default_args, lake_asset, spark_job, template_searchpath
 
 
 @dag(
@@ -29,7 +29,7 @@ from datapipeline.orchestration import lake_asset, spark_job, template_searchpat
     catchup=False,
     max_active_runs=1,  # Delta on S3 is safe for one writing driver per table
     tags=["datapipeline", "spark", "ingest"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "owner": "datapipeline"},
+    default_args=default_args(retries=2, retry_delay=timedelta(minutes=1)),
     template_searchpath=template_searchpath(),
     doc_md=__doc__,
 )

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag
 
-from datapipeline.orchestration import spark_job, template_searchpath
+from datapipeline.orchestration import default_args, spark_job, template_searchpath
 
 
 @dag(
@@ -24,7 +24,7 @@ from datapipeline.orchestration import spark_job, template_searchpath
     catchup=False,
     max_active_runs=1,
     tags=["datapipeline", "spark", "maintenance"],
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=5), "owner": "datapipeline"},
+    default_args=default_args(retries=1, retry_delay=timedelta(minutes=5)),
     template_searchpath=template_searchpath(),
     doc_md=__doc__,
 )

@@ -23,7 +23,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
-from datapipeline.orchestration import runtime
+from datapipeline.orchestration import default_args, runtime
 
 
 @dag(
@@ -34,7 +34,7 @@ from datapipeline.orchestration import runtime
     max_active_runs=1,
     is_paused_upon_creation=True,  # opt in: continuous mode replaces scheduled `ingest` runs
     tags=["datapipeline", "spark", "streaming"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "owner": "datapipeline"},
+    default_args=default_args(retries=2, retry_delay=timedelta(minutes=1)),
     doc_md=__doc__,
 )
 def streaming_supervisor():

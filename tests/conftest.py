@@ -67,6 +67,8 @@ def airflow(platform: LocalPlatform) -> LocalPlatform:
 
     Stopped with the rest of the platform at the end of the session.
     """
+    # No retries in tests: a failing task must turn its run red now, not after minutes of retry delays.
+    os.environ["DP_TASK_RETRIES"] = "0"
     platform.up(AIRFLOW, echo=lambda line: print(f"[platform] {line}"))
     return platform
 

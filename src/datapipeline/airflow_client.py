@@ -87,6 +87,17 @@ class AirflowClient:
         quoted = urllib.request.quote(run_id, safe="")
         return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances")["task_instances"]
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """The task's log text for one try (the api-server reads the task log files)."""
+        quoted = urllib.request.quote(run_id, safe="")
+        answer = self._request(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/logs/{try_number}?full_content=true"
+        )
+        content = answer.get("content", "")
+        if isinstance(content, list):  # structured log lines
+            return "\n".join(item.get("event", "") if isinstance(item, dict) else str(item) for item in content)
+        return str(content)
+
     def wait_for_run(
         self, dag_id: str, run_id: str, timeout_s: float = 1200, echo: Callable[[str], None] = print
     ) -> dict:

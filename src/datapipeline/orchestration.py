@@ -67,6 +67,18 @@ def spark_job(
     return run_spark_job()
 
 
+def default_args(retries: int = 2, retry_delay: timedelta = timedelta(minutes=1)) -> dict:
+    """The DAGs' default_args; ``DP_TASK_RETRIES`` overrides the retry count (tests use 0)."""
+    override = os.environ.get("DP_TASK_RETRIES")
+    if override is not None and not override.isdigit():
+        raise RuntimeConfigError(f"DP_TASK_RETRIES={override!r} is not a whole number")
+    return {
+        "owner": "datapipeline",
+        "retries": int(override) if override is not None else retries,
+        "retry_delay": retry_delay,
+    }
+
+
 def lake_asset():
     """The Asset the ingest DAG updates and the data_quality DAG is scheduled on."""
     from airflow.sdk import Asset

@@ -21,7 +21,7 @@ EXPECTED = {"ingest", "maintenance", "data_quality", "streaming_supervisor"}
 def dagbag(request, tmp_path_factory) -> dict:
     home = tmp_path_factory.mktemp(f"airflow-home-{request.param}")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DP_TASK_RETRIES"},
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # Unreachable on purpose: parsing must not need the metadata database.

@@ -131,10 +131,15 @@ class LocalPlatform:
         return {
             "DP_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "DP_S3_ENDPOINT": self.s3_endpoint,
+            "DP_S3_ACCESS_KEY": self.s3_access_key,
+            "DP_S3_SECRET_KEY": self.s3_secret_key,
+            "DP_S3_REGION": "us-east-1",
+            "DP_LAKE_BUCKET": self.lake_bucket,
+            "DP_LAKE_ROOT": f"s3a://{self.lake_bucket}/orders",
+            # For S3 tools that only know the AWS names (aws CLI, boto3, mc aliases).
             "AWS_ACCESS_KEY_ID": self.s3_access_key,
             "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
             "AWS_REGION": "us-east-1",
-            "DP_LAKE_BUCKET": self.lake_bucket,
             "DP_AIRFLOW_DB_URL": self.airflow_db_url,
             # So that code running inside Airflow tasks can find this platform again.
             "DP_PLATFORM_DIR": str(self.cfg.root),
