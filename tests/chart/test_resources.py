@@ -1,0 +1,123 @@
+"""Every container has requests and limits, and the whole platform fits a laptop: <= 4 CPU, 8 GiB requested.
+
+The sum covers what runs at the same time: the project chart (including the `helm test` pod), the
+operators and Airflow as configured in charts/values/, Airflow's task pods at `core.parallelism`,
+and one SparkApplication (driver + executors, memory = heap + overhead). Not counted: kind's own
+system pods and short-lived install jobs (database migration, spark-operator's CRD hook).
+"""
+
+from __future__ import annotations
+
+import chartlib
+import yaml
+from chartlib import jp, quantity, spark_memory
+
+CPU_BUDGET = 4.0
+MEMORY_BUDGET = 8 * 2**30
+UPSTREAM = chartlib.ROOT / "charts" / "values"
+
+
+def _requests(resources: dict | None, where: str) -> tuple[float, float]:
+    req = (resources or {}).get("requests") or {}
+    lim = (resources or {}).get("limits") or {}
+    assert "cpu" in req and "memory" in req, f"{where}: no cpu/memory requests"
+    assert "memory" in lim, f"{where}: no memory limit"
+    assert quantity(lim["memory"]) >= quantity(req["memory"]), f"{where}: memory limit below request"
+    return quantity(req["cpu"]), quantity(req["memory"])
+
+
+def chart_requests(objects: list[dict]) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+
+    def add(name: str, resources: dict | None, count: int = 1) -> None:
+        cpu, mem = _requests(resources, name)
+        out[name] = (cpu * count, mem * count)
+
+    for o in objects:
+        kind, name, spec = o["kind"], o["metadata"]["name"], o.get("spec", {})
+        if kind in ("Deployment", "StatefulSet"):
+            for c in spec["template"]["spec"]["containers"]:
+                add(f"{kind}/{name}/{c['name']}", c.get("resources"), spec.get("replicas", 1))
+        elif kind == "Pod":
+            for c in spec["containers"]:
+                add(f"Pod/{name}/{c['name']}", c.get("resources"))
+        elif kind == "Kafka":
+            if "zookeeper" in spec:
+                add("Kafka/brokers", spec["kafka"].get("resources"), spec["kafka"]["replicas"])
+                add("Kafka/zookeeper", spec["zookeeper"].get("resources"), spec["zookeeper"]["replicas"])
+            add("Kafka/topic-operator", jp(spec, "entityOperator.topicOperator.resources"))
+        elif kind == "KafkaNodePool":
+            add(f"KafkaNodePool/{name}", spec.get("resources"), spec["replicas"])
+        elif kind == "Tenant":
+            for pool in spec["pools"]:
+                add(f"Tenant/{name}/{pool['name']}", pool.get("resources"), pool["servers"])
+        elif kind == "Cluster":
+            add(f"Cluster/{name}", spec.get("resources"), spec["instances"])
+    return out
+
+
+def upstream_requests() -> dict[str, tuple[float, float]]:
+    def load(name: str) -> dict:
+        return yaml.safe_load((UPSTREAM / name).read_text())
+
+    out = {
+        "strimzi-operator": _requests(load("strimzi.yaml")["resources"], "strimzi"),
+        "minio-operator": _requests(jp(load("minio-operator.yaml"), "operator.resources"), "minio-operator"),
+        "cnpg-operator": _requests(load("cloudnative-pg.yaml")["resources"], "cloudnative-pg"),
+    }
+    so = load("spark-operator.yaml")
+    out["spark-operator-controller"] = _requests(jp(so, "controller.resources"), "spark-operator controller")
+    out["spark-operator-webhook"] = _requests(jp(so, "webhook.resources"), "spark-operator webhook")
+    af = load("airflow.yaml")
+    for component in ("scheduler", "apiServer", "dagProcessor", "triggerer"):
+        out[f"airflow-{component}"] = _requests(jp(af, f"{component}.resources"), f"airflow {component}")
+    parallelism = int(jp(af, "config.core.parallelism"))
+    cpu, mem = _requests(jp(af, "workers.resources"), "airflow workers")
+    out[f"airflow-task-pods-x{parallelism}"] = (cpu * parallelism, mem * parallelism)
+    return out
+
+
+def spark_requests(app: dict) -> tuple[float, float]:
+    d, e = app["spec"]["driver"], app["spec"]["executor"]
+    cpu = quantity(d["coreRequest"]) + e["instances"] * quantity(e["coreRequest"])
+    mem = (
+        spark_memory(d["memory"])
+        + spark_memory(d["memoryOverhead"])
+        + e["instances"] * (spark_memory(e["memory"]) + spark_memory(e["memoryOverhead"]))
+    )
+    return cpu, mem
+
+
+def test_every_chart_workload_has_requests_and_limits(all_objects):
+    parts = chart_requests(all_objects)
+    # all workloads of the chart are counted (a new one without resources would fail in _requests)
+    assert {k.split("/")[0] for k in parts} == {"Deployment", "Pod", "Kafka", "Tenant", "Cluster"}
+
+
+def test_kraft_node_pools_are_counted():
+    parts = chart_requests(chartlib.render_chart(values_files=[chartlib.VALUES_DIR / "kraft.yaml"]))
+    assert parts["KafkaNodePool/dual-role"] == (0.3 * 3, 3 * 768 * 2**20)
+
+
+def test_platform_requests_fit_4_cpu_and_8_gib(all_objects):
+    parts = {**chart_requests(all_objects), **upstream_requests()}
+    apps = [o for o in all_objects if o["kind"] == "SparkApplication"]
+    assert {a["metadata"]["name"] for a in apps} == {"ingest", "maintenance"}
+    # one Spark job at a time (the DAGs run them one after the other): count the largest
+    parts["spark-job (largest)"] = max((spark_requests(a) for a in apps), key=lambda r: r[1])
+    cpu = sum(c for c, _ in parts.values())
+    mem = sum(m for _, m in parts.values())
+    table = "\n".join(f"  {k:40} {c:5.2f} CPU {m / 2**20:7.0f} MiB" for k, (c, m) in sorted(parts.items()))
+    print(f"requests:\n{table}\n  total {cpu:.2f} CPU, {mem / 2**30:.2f} GiB")
+    assert cpu <= CPU_BUDGET, f"requests add up to {cpu:.2f} CPU > {CPU_BUDGET}:\n{table}"
+    assert mem <= MEMORY_BUDGET, f"requests add up to {mem / 2**30:.2f} GiB > 8 GiB:\n{table}"
+
+
+def test_budget_check_can_fail():
+    # the same sum with a broker asking for 6 GiB must exceed the budget
+    objects = chartlib.render_chart(
+        values={"kafka": {"resources": {"requests": {"memory": "6Gi"}, "limits": {"memory": "6Gi"}}}},
+        show_only=["templates/kafka/kafka-kafka.yaml"],
+    )
+    mem = sum(m for _, m in {**chart_requests(objects), **upstream_requests()}.values())
+    assert mem > MEMORY_BUDGET
