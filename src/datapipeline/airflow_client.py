@@ -22,6 +22,13 @@ class AirflowApiError(RuntimeError):
     """The API answered with an error or could not be reached (message says which call)."""
 
 
+def _log_line(item: object) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    details = {k: v for k, v in item.items() if k not in ("event", "timestamp", "level", "logger")}
+    return item.get("event", "") + (" " + json.dumps(details, default=str) if details else "")
+
+
 @dataclass
 class AirflowClient:
     base_url: str
@@ -94,8 +101,8 @@ class AirflowClient:
             "GET", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/logs/{try_number}?full_content=true"
         )
         content = answer.get("content", "")
-        if isinstance(content, list):  # structured log lines
-            return "\n".join(item.get("event", "") if isinstance(item, dict) else str(item) for item in content)
+        if isinstance(content, list):  # structured log lines: the message, then any details (exceptions)
+            return "\n".join(_log_line(item) for item in content)
         return str(content)
 
     def wait_for_run(
