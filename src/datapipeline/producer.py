@@ -89,6 +89,24 @@ def produce(
     return result
 
 
+def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
+    """Create ``topic`` with ``partitions`` if it does not exist; True when created."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=15_000)
+    try:
+        if topic in admin.list_topics():
+            return False
+        try:
+            admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+        except TopicAlreadyExistsError:
+            return False
+        return True
+    finally:
+        admin.close()
+
+
 def _progress_bar(total: int) -> Callable[[int, ProduceResult], None]:
     start = time.monotonic()
     tty = sys.stderr.isatty()
@@ -103,7 +121,7 @@ def _progress_bar(total: int) -> Callable[[int, ProduceResult], None]:
         )
         if tty:
             print("\r" + line, end="", file=sys.stderr, flush=True)
-        elif done == total:
+        elif done == total and res.delivered + res.failed == res.sent:
             print(line, file=sys.stderr)
 
     return show
@@ -118,6 +136,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bootstrap", default=env.get("DP_KAFKA_BOOTSTRAP"), help="host:port (DP_KAFKA_BOOTSTRAP)")
     p.add_argument("--topic", default=env.get("DP_TOPIC", "orders.events"), help="(DP_TOPIC)")
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=3,
+        help="partitions when the topic has to be created (default 3; replication factor 1)",
+    )
     p.add_argument("--count", type=int, default=1000, help="records to send (default 1000)")
     p.add_argument("--rate", type=float, default=None, help="records per second (default: as fast as possible)")
     p.add_argument("--seed", type=int, default=42, help="generator seed (same seed, same records)")
@@ -144,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from datapipeline.ingest.preflight import PreflightError, check_kafka
 
     try:
-        check_kafka(args.bootstrap, args.topic)
+        check_kafka(args.bootstrap)
+        if ensure_topic(args.bootstrap, args.topic, args.partitions):
+            print(f"created topic {args.topic} ({args.partitions} partitions)", file=sys.stderr)
     except PreflightError as exc:
         print(f"produce: error: {exc}", file=sys.stderr)
         return 2
@@ -157,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     records = generate(args.count, seed=args.seed, options=opts)
     kinds = Counter(r.kind for r in records)
     res = produce(records, args.bootstrap, args.topic, rate=args.rate, on_progress=_progress_bar(len(records)))
-    print(file=sys.stderr)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     print(
         f"sent {res.sent} records to {args.topic} in {res.seconds:.1f}s "
         f"({res.sent / max(res.seconds, 1e-6):,.0f} rec/s): {kinds['event']} events, "

@@ -120,3 +120,8 @@ class Reason:
 def describe() -> str:
     """The human-readable contract (this module's docstring), e.g. for ``--help`` and docs."""
     return __doc__ or ""
+
+
+if __name__ == "__main__":  # python -m datapipeline.events.contract
+    print(describe())
+    print(EVENT_SCHEMA.simpleString())

@@ -113,15 +113,11 @@ MALFORMED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, str]]] = {
     "missing_event_id": _without("event_id"),
     "null_order_id": _with("order_id", None, Reason.of(Reason.MISSING_FIELD, "order_id")),
     "missing_event_time": _without("event_time"),
-    "amount_as_string": lambda ev: _with("amount", str(ev["amount"]), Reason.of(Reason.WRONG_TYPE, "amount"))(
-        ev
-    ),
+    "amount_as_string": lambda ev: _with("amount", str(ev["amount"]), Reason.of(Reason.WRONG_TYPE, "amount"))(ev),
     "negative_amount": _with("amount", -5.0, Reason.of(Reason.INVALID_VALUE, "amount")),
     "unknown_event_type": _with("event_type", "teleported", Reason.of(Reason.INVALID_VALUE, "event_type")),
     "unparsable_event_time": _with("event_time", "yesterday", Reason.of(Reason.INVALID_VALUE, "event_time")),
-    "event_time_1970": _with(
-        "event_time", "1970-01-01T00:00:00.000Z", Reason.of(Reason.INVALID_VALUE, "event_time")
-    ),
+    "event_time_1970": _with("event_time", "1970-01-01T00:00:00.000Z", Reason.of(Reason.INVALID_VALUE, "event_time")),
     "unknown_currency": _with("currency", "XYZ", Reason.of(Reason.INVALID_VALUE, "currency")),
     "customer_not_object": _with("customer", "c-42", Reason.of(Reason.WRONG_TYPE, "customer")),
     "items_not_array": _with("items", {"sku": "x"}, Reason.of(Reason.WRONG_TYPE, "items")),

@@ -33,9 +33,9 @@ def aggregate(events: DataFrame) -> DataFrame:
     """Pure: gold rows from de-duplicated events (``silver_events`` columns)."""
 
     def total(event_type: str):
-        return F.coalesce(
-            F.sum(F.when(F.col("event_type") == event_type, F.col("amount"))), F.lit(0).cast(MONEY)
-        ).cast(MONEY)
+        return F.coalesce(F.sum(F.when(F.col("event_type") == event_type, F.col("amount"))), F.lit(0).cast(MONEY)).cast(
+            MONEY
+        )
 
     return (
         events.withColumn("minute", F.date_trunc("minute", "event_time"))

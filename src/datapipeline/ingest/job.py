@@ -17,6 +17,7 @@ Invariant: rows in bronze = parsed (silver_events input) + quarantined, per batc
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -40,8 +41,11 @@ TABLE_SCHEMAS: dict[str, tuple[StructType, tuple[str, ...]]] = {
 
 
 def ensure_tables(spark: SparkSession, tables: dict[str, str]) -> None:
-    """Create every table that does not exist yet (empty, with its schema)."""
+    """Create every table that does not exist yet (empty, with its schema). Existing tables are
+    left alone: their schema may have evolved (extras columns of silver_orders)."""
     for name, path in tables.items():
+        if DeltaTable.isDeltaTable(spark, path):
+            continue
         schema, partition_by = TABLE_SCHEMAS[name]
         builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
         if partition_by:
@@ -68,7 +72,8 @@ def make_batch_writer(tables: dict[str, str], app_id: str):
 
     def write_batch(batch_df: DataFrame, batch_id: int) -> None:
         spark = batch_df.sparkSession
-        raw = bronze.from_kafka(batch_df, F.lit(_now(spark))).persist()
+        # One ingest timestamp per micro-batch (same value in bronze and quarantine).
+        raw = bronze.from_kafka(batch_df, F.lit(datetime.now(UTC))).persist()
         try:
             bronze.append_once(raw, tables["bronze"], app_id, batch_id)
             parsed = parse_events(raw).persist()
@@ -86,11 +91,6 @@ def make_batch_writer(tables: dict[str, str], app_id: str):
         log.info("batch %s written", batch_id)
 
     return write_batch
-
-
-def _now(spark: SparkSession):
-    """One ingest timestamp per micro-batch (same value in bronze and quarantine)."""
-    return spark.sql("SELECT current_timestamp() AS t").first()["t"]
 
 
 def run(spark: SparkSession, cfg: IngestConfig) -> StreamingQuery:

@@ -57,8 +57,7 @@ def check_s3(s3: S3Settings, bucket: str, timeout_s: float = 5.0) -> None:
     except S3Error as exc:
         if exc.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
             raise PreflightError(
-                f"S3 credentials rejected by {s3.endpoint} ({exc.code}): "
-                "check DP_S3_ACCESS_KEY/DP_S3_SECRET_KEY"
+                f"S3 credentials rejected by {s3.endpoint} ({exc.code}): check DP_S3_ACCESS_KEY/DP_S3_SECRET_KEY"
             ) from None
         raise PreflightError(f"S3 error from {s3.endpoint} for bucket {bucket!r}: {exc.code}") from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:

@@ -53,11 +53,7 @@ ORDER_BASE_COLUMNS = tuple(ORDERS_SCHEMA.fieldNames())
 def first_delivery(events: DataFrame) -> DataFrame:
     """One row per event_id: the copy with the smallest (topic, partition, offset)."""
     w = Window.partitionBy("event_id").orderBy("topic", "partition", "offset")
-    return (
-        events.withColumn("__rn", F.row_number().over(w))
-        .where("__rn = 1")
-        .select(*EVENTS_SCHEMA.fieldNames())
-    )
+    return events.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").select(*EVENTS_SCHEMA.fieldNames())
 
 
 def latest_per_order(events: DataFrame) -> DataFrame:

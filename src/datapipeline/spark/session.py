@@ -3,7 +3,9 @@
 Connector jars come from a directory (``SPARK_JARS_DIR``, made by ``task bootstrap`` from
 ``jvm/spark/pom.xml``; ``DP_SPARK_JARS_DIR`` overrides it) and are passed as ``spark.jars`` — no
 ``--packages``, no Ivy downloads at run time. Jars whose artifact is already shipped by pyspark
-(``$SPARK_HOME/jars``) are skipped, so two patch versions of one library never meet.
+(``$SPARK_HOME/jars``) are skipped, so two patch versions of one library never meet. Nothing is
+added when Spark already ships the connectors (the container image) or when spark-submit was
+given ``--jars``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datapipeline.paths import SPARK_JARS_DIR
+from datapipeline.paths import LOCAL_DIR, SPARK_JARS_DIR
 
 _VERSION = re.compile(r"-\d[\w.\-]*$")
 REQUIRED_JARS = ("delta-spark_", "spark-sql-kafka-0-10_", "hadoop-aws-")
@@ -38,9 +40,7 @@ class S3Settings:
             "spark.hadoop.fs.s3a.endpoint.region": self.region,
             "spark.hadoop.fs.s3a.path.style.access": "true",
             "spark.hadoop.fs.s3a.connection.ssl.enabled": str(self.endpoint.startswith("https")).lower(),
-            "spark.hadoop.fs.s3a.aws.credentials.provider": (
-                "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
-            ),
+            "spark.hadoop.fs.s3a.aws.credentials.provider": ("org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"),
             "spark.hadoop.fs.s3a.access.key": self.access_key,
             "spark.hadoop.fs.s3a.secret.key": self.secret_key,
             # Fail fast instead of retrying for minutes when MinIO is down.
@@ -81,25 +81,41 @@ def spark_home_jars() -> list[str]:
 
 
 def connector_jars(jars_dir: Path) -> list[Path]:
+    """Jars to add; none when Spark already ships the connectors (the container image)."""
+    shipped = spark_home_jars()
+    if all(any(j.startswith(p) for j in shipped) for p in REQUIRED_JARS):
+        return []
     if not jars_dir.is_dir():
         raise FileNotFoundError(f"connector jar directory {jars_dir} does not exist: run `task bootstrap`")
-    names = select_jars([p.name for p in jars_dir.iterdir()], spark_home_jars())
+    names = select_jars([p.name for p in jars_dir.iterdir()], shipped)
     return [jars_dir / n for n in names]
 
 
 def session_conf(
-    jars: list[Path], s3: S3Settings | None = None, extra: Mapping[str, str] | None = None
+    jars: list[Path],
+    s3: S3Settings | None = None,
+    extra: Mapping[str, str] | None = None,
+    local: bool = False,
 ) -> dict[str, str]:
     conf = {
-        "spark.jars": ",".join(str(j) for j in jars),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
-        # MERGE retains the file schema it wrote; keep Delta's stats collection on the ids.
+        # Schema changes are explicit (ALTER TABLE ... ADD COLUMNS in silver), never implicit on write.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
+    if jars:
+        conf["spark.jars"] = ",".join(str(j) for j in jars)
+    if local:
+        # Small local runs: Delta's log replay defaults to 50 partitions, far too many for 2 cores.
+        conf["spark.databricks.delta.snapshotPartitions"] = "2"
+        conf["spark.sql.shuffle.partitions"] = "2"
+        # VACUUM lists files with this many tasks (default 10000).
+        conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] = "4"
+        # Tables live at explicit locations; keep Spark's default warehouse out of the checkout.
+        conf["spark.sql.warehouse.dir"] = str(LOCAL_DIR / "spark-warehouse")
     if s3 is not None:
         conf.update(s3.hadoop_conf())
     conf.update(extra or {})
@@ -117,11 +133,15 @@ def build_session(
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
-    jars = connector_jars(jars_dir or jars_dir_from_env())
+    submitted_conf = SparkConf()
+    submitted = submitted_conf.get("spark.master", None)
+    # spark-submit --jars …: the connectors are already on the driver's classpath.
+    jars = [] if submitted_conf.get("spark.jars", "") else connector_jars(jars_dir or jars_dir_from_env())
     builder = SparkSession.builder.appName(app_name)
-    if master or not SparkConf().contains("spark.master"):
+    if master or not submitted:
         builder = builder.master(master or "local[*]")
-    for key, value in session_conf(jars, s3, extra_conf).items():
+    local = (master or submitted or "local").startswith("local")
+    for key, value in session_conf(jars, s3, extra_conf, local=local).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("DP_SPARK_LOG_LEVEL", "WARN"))

@@ -1,0 +1,65 @@
+"""Streaming ingestion: Kafka topic -> Delta tables (bronze, quarantine, silver, gold) on S3/MinIO.
+
+Usage (local; connector jars from ``task bootstrap``, credentials from the environment)::
+
+    export DP_S3_ACCESS_KEY=… DP_S3_SECRET_KEY=…
+    python spark_apps/ingest.py --kafka-bootstrap 127.0.0.1:9092 --topic orders.events \\
+        --lake-root s3a://lake/orders --s3-endpoint http://127.0.0.1:9000 --trigger availableNow
+
+    # or through spark-submit (e.g. the one in the pyspark package). A driver JVM that is already
+    # running cannot load the connector jars later, so give them on the command line:
+    spark-submit --jars "$(ls .local/jars/spark/*.jar | paste -sd, -)" spark_apps/ingest.py --help
+
+``--trigger availableNow`` processes everything available and stops (scheduled runs);
+``--trigger processingTime --processing-time '30 seconds'`` runs until stopped.
+Exit codes: 0 done, 1 the query failed, 2 configuration/preflight error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from datapipeline.ingest.config import ConfigError, from_args
+from datapipeline.ingest.preflight import PreflightError, check_kafka, check_s3
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    try:
+        cfg = from_args(argv)
+        if cfg.preflight:
+            check_kafka(cfg.kafka_bootstrap, cfg.topic)
+            if cfg.s3 is not None and cfg.lake.bucket:
+                check_s3(cfg.s3, cfg.lake.bucket)
+    except (ConfigError, PreflightError, FileNotFoundError) as exc:
+        print(f"ingest: error: {exc}", file=sys.stderr)
+        return 2
+
+    from pyspark.errors import StreamingQueryException
+
+    from datapipeline.ingest.job import run
+    from datapipeline.spark.session import build_session
+
+    try:
+        spark = build_session("datapipeline-ingest", s3=cfg.s3, jars_dir=cfg.jars_dir, master=cfg.master)
+    except FileNotFoundError as exc:
+        print(f"ingest: error: {exc}", file=sys.stderr)
+        return 2
+    query = run(spark, cfg)
+    logging.getLogger("ingest").info("started %s (trigger %s) -> %s", query.name, cfg.trigger, cfg.lake.root)
+    try:
+        query.awaitTermination()
+    except StreamingQueryException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"ingest: error: streaming query failed: {first}", file=sys.stderr)
+        return 1
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Shared command-line bits of the lake tools (query, maintenance): where the lake is and how
+to reach S3. Same environment variables as the ingestion job."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+
+from datapipeline.ingest.config import ConfigError, Lake, s3_from_env
+from datapipeline.spark.session import S3Settings
+
+
+def add_lake_arguments(p: argparse.ArgumentParser, env: Mapping[str, str] | None = None) -> None:
+    env = os.environ if env is None else env
+    default_root = env.get("DP_LAKE_ROOT") or (
+        f"s3a://{env['DP_LAKE_BUCKET']}/orders" if env.get("DP_LAKE_BUCKET") else None
+    )
+    p.add_argument("--lake-root", default=default_root, help="s3a://bucket/prefix or a local path (DP_LAKE_ROOT)")
+    p.add_argument("--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="(DP_S3_ENDPOINT)")
+    p.add_argument("--s3-region", default=env.get("DP_S3_REGION") or env.get("AWS_REGION") or "us-east-1")
+    p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
+
+
+def lake_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> tuple[Lake, S3Settings | None]:
+    env = os.environ if env is None else env
+    if not args.lake_root:
+        raise ConfigError("lake root not set: pass --lake-root or set DP_LAKE_ROOT (e.g. s3a://lake/orders)")
+    s3 = s3_from_env(args.s3_endpoint, args.s3_region, env) if args.lake_root.startswith("s3a://") else None
+    return Lake(args.lake_root), s3

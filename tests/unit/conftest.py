@@ -1,0 +1,1 @@
+from spark_support import spark  # noqa: F401  (the suite's one SparkSession fixture)

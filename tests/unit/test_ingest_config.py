@@ -1,0 +1,126 @@
+"""Ingest configuration from arguments and environment; connector jar selection."""
+
+from __future__ import annotations
+
+import pytest
+
+from datapipeline.ingest.config import ConfigError, from_args
+from datapipeline.spark.session import S3Settings, artifact_name, connector_jars, select_jars
+
+ENV = {
+    "DP_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+    "DP_LAKE_ROOT": "s3a://lake/orders",
+    "DP_S3_ENDPOINT": "http://127.0.0.1:9000",
+    "DP_S3_ACCESS_KEY": "user-from-env",
+    "DP_S3_SECRET_KEY": "secret-from-env",
+}
+
+
+def test_defaults_and_locations_come_from_env():
+    cfg = from_args([], ENV)
+    assert cfg.kafka_bootstrap == "127.0.0.1:9092" and cfg.topic == "orders.events"
+    assert cfg.trigger == "availableNow" and cfg.starting_offsets == "earliest"
+    assert cfg.tables["bronze"] == "s3a://lake/orders/bronze/order_events_raw"
+    assert cfg.checkpoint == "s3a://lake/orders/_checkpoints/ingest"
+    assert cfg.s3.access_key == "user-from-env" and cfg.s3.region == "us-east-1"
+    assert cfg.app_id == "ingest:orders.events"
+
+
+def test_arguments_win_over_env():
+    cfg = from_args(
+        [
+            "--topic",
+            "t",
+            "--trigger",
+            "processingTime",
+            "--processing-time",
+            "5 seconds",
+            "--max-offsets-per-trigger",
+            "100",
+            "--starting-offsets",
+            "latest",
+            "--checkpoint",
+            "s3a://lake/cp",
+        ],
+        ENV,
+    )
+    assert (cfg.topic, cfg.trigger, cfg.processing_time) == ("t", "processingTime", "5 seconds")
+    assert (cfg.max_offsets_per_trigger, cfg.starting_offsets, cfg.checkpoint) == (100, "latest", "s3a://lake/cp")
+
+
+def test_platform_env_names_are_understood():
+    env = {k: v for k, v in ENV.items() if k not in ("DP_LAKE_ROOT", "DP_S3_ACCESS_KEY", "DP_S3_SECRET_KEY")}
+    env |= {"DP_LAKE_BUCKET": "lake", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "eu-1"}
+    cfg = from_args([], env)
+    assert cfg.lake.root == "s3a://lake/orders"
+    assert (cfg.s3.access_key, cfg.s3.secret_key, cfg.s3.region) == ("a", "b", "eu-1")
+
+
+@pytest.mark.parametrize(
+    ("drop", "extra", "message"),
+    [
+        ("DP_KAFKA_BOOTSTRAP", {}, "DP_KAFKA_BOOTSTRAP"),
+        ("DP_S3_SECRET_KEY", {}, "DP_S3_SECRET_KEY"),
+        ("DP_S3_ENDPOINT", {}, "DP_S3_ENDPOINT"),
+        (None, {"DP_S3_ENDPOINT": "127.0.0.1:9000"}, "needs a scheme"),
+        (None, {"DP_LAKE_ROOT": "s3://lake/x"}, "s3a://"),
+        (None, {"DP_MAX_OFFSETS_PER_TRIGGER": "many"}, "not an integer"),
+    ],
+)
+def test_bad_settings_give_one_clear_error(drop, extra, message):
+    env = {k: v for k, v in ENV.items() if k != drop} | extra
+    with pytest.raises(ConfigError, match=message):
+        from_args([], env)
+
+
+def test_local_lake_needs_no_s3_and_secrets_never_show_in_repr():
+    env = {"DP_KAFKA_BOOTSTRAP": "k:1", "DP_LAKE_ROOT": "/tmp/lake"}
+    assert from_args([], env).s3 is None
+    cfg = from_args([], ENV)
+    assert "secret-from-env" not in repr(cfg) and "secret-from-env" not in repr(cfg.s3)
+
+
+def test_s3a_settings_for_minio():
+    conf = S3Settings("http://127.0.0.1:9000", "a", "b", region="r").hadoop_conf()
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
+    assert conf["spark.hadoop.fs.s3a.endpoint.region"] == "r"
+    assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+
+
+def test_jar_selection_skips_what_pyspark_ships():
+    available = [
+        "delta-spark_2.13-4.0.0.jar",
+        "delta-storage-4.0.0.jar",
+        "spark-sql-kafka-0-10_2.13-4.0.0.jar",
+        "hadoop-aws-3.4.1.jar",
+        "bundle-2.24.6.jar",
+        "scala-library-2.13.13.jar",
+        "hadoop-client-api-3.4.1.jar",
+        "kafka-clients-3.9.0.jar",
+        "README.txt",
+    ]
+    shipped = ["scala-library-2.13.16.jar", "hadoop-client-api-3.4.1.jar", "spark-core_2.13-4.0.0.jar"]
+    assert select_jars(available, shipped) == [
+        "bundle-2.24.6.jar",
+        "delta-spark_2.13-4.0.0.jar",
+        "delta-storage-4.0.0.jar",
+        "hadoop-aws-3.4.1.jar",
+        "kafka-clients-3.9.0.jar",
+        "spark-sql-kafka-0-10_2.13-4.0.0.jar",
+    ]
+    assert artifact_name("wildfly-openssl-1.1.3.Final.jar") == "wildfly-openssl"
+    with pytest.raises(FileNotFoundError, match="hadoop-aws"):
+        select_jars(["delta-spark_2.13-4.0.0.jar", "spark-sql-kafka-0-10_2.13-4.0.0.jar"], [])
+
+
+def test_no_jars_added_when_spark_home_ships_the_connectors(tmp_path, monkeypatch):
+    home = tmp_path / "spark"
+    (home / "jars").mkdir(parents=True)
+    for name in ("delta-spark_2.13-4.0.0.jar", "spark-sql-kafka-0-10_2.13-4.0.0.jar", "hadoop-aws-3.4.1.jar"):
+        (home / "jars" / name).touch()
+    monkeypatch.setenv("SPARK_HOME", str(home))
+    assert connector_jars(tmp_path / "does-not-exist") == []
+    (home / "jars" / "hadoop-aws-3.4.1.jar").unlink()
+    with pytest.raises(FileNotFoundError, match="task bootstrap"):
+        connector_jars(tmp_path / "does-not-exist")
