@@ -8,6 +8,9 @@ own annotations of what it sent, not from the pipeline's code.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 import pytest
 
 from datapipeline import lake as lake_io
@@ -22,9 +25,16 @@ TOPIC = "orders.events"  # the DAGs' default topic (the platform is private to t
 
 
 @pytest.fixture(scope="module")
-def client(airflow) -> AirflowClient:
+def client(airflow) -> Iterator[AirflowClient]:
     user, password = airflow.airflow_login
-    return AirflowClient(airflow.airflow_url, user, password)
+    client = AirflowClient(airflow.airflow_url, user, password)
+    yield client
+    # Leave no scheduled run behind to write the lake while later tests use it.
+    for dag_id in ("ingest", "data_quality"):
+        client.pause(dag_id)
+    deadline = time.monotonic() + 600
+    while any(client.active_runs(d) for d in ("ingest", "data_quality")) and time.monotonic() < deadline:
+        time.sleep(3)
 
 
 def run_dag(client: AirflowClient, dag_id: str, conf: dict | None = None) -> tuple[str, dict]:
