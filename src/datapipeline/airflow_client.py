@@ -82,9 +82,9 @@ class AirflowClient:
     def pause(self, dag_id: str) -> None:
         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})
 
-    def active_runs(self, dag_id: str) -> list[dict]:
-        answer = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?state=queued&state=running")
-        return answer["dag_runs"]
+    def running_runs(self, dag_id: str) -> list[dict]:
+        """Runs executing now (queued runs of a paused DAG never start, so they are not counted)."""
+        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?state=running")["dag_runs"]
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         run = self._request(

@@ -33,7 +33,7 @@ def client(airflow) -> Iterator[AirflowClient]:
     for dag_id in ("ingest", "data_quality"):
         client.pause(dag_id)
     deadline = time.monotonic() + 600
-    while any(client.active_runs(d) for d in ("ingest", "data_quality")) and time.monotonic() < deadline:
+    while any(client.running_runs(d) for d in ("ingest", "data_quality")) and time.monotonic() < deadline:
         time.sleep(3)
 
 
