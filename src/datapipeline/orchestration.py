@@ -38,6 +38,10 @@ def spark_job(
     """An Airflow task that runs Spark job ``job`` on the configured runtime and fails with it."""
     from datapipeline.sparkapp import spec_path
 
+    # Delta on S3 allows one writing driver per table: every lake-writing job shares a 1-slot pool
+    # where the deployment provides one (the local platform creates it), else the default pool.
+    pool = os.environ.get("DP_LAKE_WRITER_POOL", "default_pool")
+
     if runtime() == "kubernetes":
         from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
 
@@ -54,11 +58,12 @@ def spark_job(
             reattach_on_restart=True,
             execution_timeout=execution_timeout,
             outlets=list(outlets),
+            pool=pool,
         )
 
     from airflow.sdk import task
 
-    @task(task_id=task_id, execution_timeout=execution_timeout, outlets=list(outlets))
+    @task(task_id=task_id, execution_timeout=execution_timeout, outlets=list(outlets), pool=pool)
     def run_spark_job() -> None:
         from datapipeline.sparkapp import load_spec, run_local
 

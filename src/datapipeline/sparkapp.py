@@ -110,10 +110,14 @@ def spark_submit_command(
     driver = spec.get("driver", {})
     if driver.get("memory"):
         argv += ["--driver-memory", str(driver["memory"])]
-    jars = sorted(str(j) for j in jars_dir.glob("*.jar"))
-    if not jars:
-        raise SparkSpecError(f"no connector jars in {jars_dir}: run `task bootstrap`")
-    argv += ["--jars", ",".join(jars)]
+    from datapipeline.spark.session import connector_jars
+
+    try:  # the same selection as the session builder: skip what pyspark already ships
+        jars = [str(j) for j in connector_jars(jars_dir)]
+    except FileNotFoundError as exc:
+        raise SparkSpecError(f"no connector jars in {jars_dir} ({exc})") from None
+    if jars:
+        argv += ["--jars", ",".join(jars)]
     for key, value in sorted((spec.get("sparkConf") or {}).items()):
         argv += ["--conf", f"{key}={value}"]
     for key, value in sorted((spec.get("hadoopConf") or {}).items()):

@@ -31,11 +31,17 @@ APP = {
 }
 
 
+CONNECTORS = ["delta-spark_2.13-4.0.0.jar", "hadoop-aws-3.4.1.jar", "spark-sql-kafka-0-10_2.13-4.0.0.jar"]
+
+
 @pytest.fixture
 def jars(tmp_path: Path) -> Path:
-    (tmp_path / "b.jar").write_bytes(b"")
-    (tmp_path / "a.jar").write_bytes(b"")
-    return tmp_path
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    # The connectors plus one artifact pyspark already ships (must not be passed again).
+    for name in [*CONNECTORS, "scala-library-2.13.13.jar"]:
+        (folder / name).write_bytes(b"")
+    return folder
 
 
 def test_translation(jars, tmp_path):
@@ -44,7 +50,7 @@ def test_translation(jars, tmp_path):
     argv = submit.argv
     assert argv[:5] == ["ss", "--master", "local[2]", "--name", "job"]
     assert argv[argv.index("--driver-memory") + 1] == "1g"
-    assert argv[argv.index("--jars") + 1] == f"{jars / 'a.jar'},{jars / 'b.jar'}"
+    assert argv[argv.index("--jars") + 1] == ",".join(str(jars / name) for name in CONNECTORS)
     assert "spark.sql.shuffle.partitions=4" in argv and "spark.hadoop.fs.s3a.path.style.access=true" in argv
     assert argv[-3:] == [str(tmp_path / "spark_apps" / "ingest.py"), "--trigger", "availableNow"]
     # the launcher's environment wins over the manifest; secrets come from it
@@ -59,7 +65,7 @@ def test_secret_without_local_value_is_a_clear_error(jars):
 
 
 def test_no_jars_is_a_clear_error(tmp_path):
-    with pytest.raises(SparkSpecError, match=r"no connector jars .* run `task bootstrap`"):
+    with pytest.raises(SparkSpecError, match=r"no connector jars .*run `task bootstrap`"):
         spark_submit_command(APP, environ={"AWS_ACCESS_KEY_ID": "x"}, jars_dir=tmp_path)
 
 

@@ -18,6 +18,8 @@ from datapipeline import paths
 from datapipeline.local.service import Service, ServiceError
 
 ADMIN_USER = "admin"
+# One slot: Delta on S3 is safe for one writing Spark driver per table (ingest vs maintenance).
+LAKE_WRITER_POOL = "lake_writer"
 
 
 def airflow_home(service: Service):
@@ -53,6 +55,7 @@ def airflow_environment(service: Service, client_env: dict[str, str]) -> dict[st
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "DP_LAKE_WRITER_POOL": LAKE_WRITER_POOL,
     }
 
 
@@ -109,19 +112,24 @@ class AirflowApiServer(AirflowComponent):
         passwords = home / "passwords.json"
         passwords.write_text(json.dumps({ADMIN_USER: self.secrets.airflow_admin_password}))
         passwords.chmod(0o600)
-        # Create or upgrade the metadata schema before any component starts (idempotent).
-        with self.log_file.open("ab") as log:
-            result = subprocess.run(
-                [sys.executable, "-m", "airflow", "db", "migrate"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **self.environment()},
-                check=False,
-            )
-        if result.returncode != 0:
-            raise ServiceError(
-                f"{self.name}: `airflow db migrate` failed (exit {result.returncode}); see {self.log_file}"
-            )
+        # Create or upgrade the metadata schema before any component starts, then the pool (idempotent).
+        for args in (
+            ["db", "migrate"],
+            ["pools", "set", LAKE_WRITER_POOL, "1", "one writing Spark driver per Delta table on S3"],
+        ):
+            with self.log_file.open("ab") as log:
+                result = subprocess.run(
+                    [sys.executable, "-m", "airflow", *args],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, **self.environment()},
+                    check=False,
+                )
+            if result.returncode != 0:
+                raise ServiceError(
+                    f"{self.name}: `airflow {' '.join(args[:2])}` failed (exit {result.returncode}); "
+                    f"see {self.log_file}"
+                )
 
 
 class AirflowScheduler(AirflowComponent):
