@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from datapipeline.ingest.config import TABLES, ConfigError
-from datapipeline.lake_cli import add_lake_arguments, lake_from_args
+from datapipeline.lake_cli import add_lake_arguments, checked_lake
 from datapipeline.maintenance import MIN_RETENTION_HOURS
 
 
@@ -30,14 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.retention_hours < MIN_RETENTION_HOURS:
             raise ConfigError(f"--retention-hours must be >= {MIN_RETENTION_HOURS} (safe retention)")
-        lake, s3 = lake_from_args(args)
-        if s3 is not None and lake.bucket:
-            from datapipeline.ingest.preflight import PreflightError, check_s3
-
-            try:
-                check_s3(s3, lake.bucket)
-            except PreflightError as exc:
-                raise ConfigError(str(exc)) from None
+        lake, s3 = checked_lake(args)
     except ConfigError as exc:
         print(f"maintenance: error: {exc}", file=sys.stderr)
         return 2

@@ -28,3 +28,23 @@ def lake_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = Non
         raise ConfigError("lake root not set: pass --lake-root or set DP_LAKE_ROOT (e.g. s3a://lake/orders)")
     s3 = s3_from_env(args.s3_endpoint, args.s3_region, env) if args.lake_root.startswith("s3a://") else None
     return Lake(args.lake_root), s3
+
+
+def lake_from_env(env: Mapping[str, str] | None = None) -> tuple[Lake, S3Settings | None]:
+    """The lake the ingestion job writes, from the same environment variables (no arguments)."""
+    parser = argparse.ArgumentParser()
+    add_lake_arguments(parser, env)
+    return lake_from_args(parser.parse_args([]), env)
+
+
+def checked_lake(args: argparse.Namespace) -> tuple[Lake, S3Settings | None]:
+    """:func:`lake_from_args`, then the S3 preflight (endpoint, credentials, bucket): one-line errors."""
+    lake, s3 = lake_from_args(args)
+    if s3 is not None and lake.bucket:
+        from datapipeline.ingest.preflight import PreflightError, check_s3
+
+        try:
+            check_s3(s3, lake.bucket)
+        except PreflightError as exc:
+            raise ConfigError(str(exc)) from None
+    return lake, s3

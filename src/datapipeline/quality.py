@@ -10,13 +10,13 @@ tables with delta-rs (no Spark needed).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from datapipeline import lake as lake_io
-from datapipeline.ingest.config import ConfigError, Lake, s3_from_env
+from datapipeline.ingest.config import Lake
+from datapipeline.lake_cli import lake_from_env
 from datapipeline.spark.session import S3Settings
 
 Coord = tuple[str, int, int]  # topic, partition, offset
@@ -116,19 +116,6 @@ def evaluate(s: Snapshot, thresholds: Thresholds, now: datetime) -> list[Check]:
             )
         )
     return checks
-
-
-def lake_from_env(env: Mapping[str, str] | None = None) -> tuple[Lake, S3Settings | None]:
-    """The lake the ingest job writes, from the same variables the job reads."""
-    env = os.environ if env is None else env
-    root = env.get("DP_LAKE_ROOT") or (f"s3a://{env['DP_LAKE_BUCKET']}/orders" if env.get("DP_LAKE_BUCKET") else None)
-    if not root:
-        raise ConfigError("lake root not set: set DP_LAKE_ROOT (e.g. s3a://lake/orders) or DP_LAKE_BUCKET")
-    s3 = None
-    if root.startswith("s3a://"):
-        region = env.get("DP_S3_REGION") or env.get("AWS_REGION") or "us-east-1"
-        s3 = s3_from_env(env.get("DP_S3_ENDPOINT"), region, env)
-    return Lake(root), s3
 
 
 def _utc(value: datetime | None) -> datetime | None:

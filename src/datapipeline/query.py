@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from datapipeline.ingest.config import TABLES, ConfigError
-from datapipeline.lake_cli import add_lake_arguments, lake_from_args
+from datapipeline.lake_cli import add_lake_arguments, checked_lake
 
 SAMPLE_COLUMNS = {
     "bronze": ("topic", "partition", "offset", "kafka_timestamp", "cast(value AS STRING) AS value"),
@@ -64,14 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=3, help="rows shown per table")
     args = p.parse_args(argv)
     try:
-        lake, s3 = lake_from_args(args)
-        if s3 is not None and lake.bucket:
-            from datapipeline.ingest.preflight import PreflightError, check_s3
-
-            try:
-                check_s3(s3, lake.bucket)
-            except PreflightError as exc:
-                raise ConfigError(str(exc)) from None
+        lake, s3 = checked_lake(args)
     except (ConfigError, FileNotFoundError) as exc:
         print(f"query: error: {exc}", file=sys.stderr)
         return 2

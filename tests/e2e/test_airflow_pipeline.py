@@ -16,8 +16,8 @@ import pytest
 from datapipeline import lake as lake_io
 from datapipeline.airflow_client import AirflowClient
 from datapipeline.events.generator import GeneratorOptions, generate
+from datapipeline.lake_cli import lake_from_env
 from datapipeline.producer import produce
-from datapipeline.quality import lake_from_env
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

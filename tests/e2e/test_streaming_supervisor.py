@@ -11,8 +11,8 @@ import pytest
 
 from datapipeline import lake as lake_io
 from datapipeline.events.generator import generate
+from datapipeline.lake_cli import lake_from_env
 from datapipeline.producer import produce
-from datapipeline.quality import lake_from_env
 from datapipeline.supervisor import supervise_local
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

@@ -46,15 +46,6 @@ class LakeUnderTest:
             "DP_S3_SECRET_KEY": self.s3.secret_key,
         }
 
-    def delta_rs_options(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": self.s3.endpoint,
-            "AWS_ACCESS_KEY_ID": self.s3.access_key,
-            "AWS_SECRET_ACCESS_KEY": self.s3.secret_key,
-            "AWS_REGION": self.s3.region,
-            "AWS_ALLOW_HTTP": "true",
-        }
-
 
 @pytest.fixture(scope="session")
 def s3(platform) -> S3Settings:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from deltalake import DeltaTable, QueryBuilder
-
+from datapipeline import lake as lake_io
 from datapipeline.events.generator import Record
+from datapipeline.spark.session import S3Settings
 
 
 def money(value) -> str:
@@ -83,27 +83,13 @@ def spark_rows(spark, path: str, sql: str | None = None) -> list[dict]:
     return [r.asDict() for r in spark.sql(query).collect()]
 
 
-def delta_rs_uri(path: str) -> str:
-    return "s3://" + path.removeprefix("s3a://")
-
-
-def delta_rs_rows(path: str, options: dict[str, str], sql: str) -> list[dict]:
+def delta_rs_rows(path: str, s3: S3Settings | None, sql: str) -> list[dict]:
     """Rows via delta-rs (DataFusion SQL), the independent reader."""
-    table = DeltaTable(delta_rs_uri(path), storage_options=options)
-    reader = (
-        QueryBuilder()
-        .register("t", table)
-        .execute(sql.format(table="t", text="VARCHAR", minute="to_char(minute, '%Y-%m-%dT%H:%M')"))
-    )
-    rows: list[dict] = []
-    for batch in reader:
-        cols = {name: batch.column(name).to_pylist() for name in batch.column_names}
-        rows.extend(dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values(), strict=True))
-    return rows
+    return lake_io.query(path, s3, sql.format(table="t", text="VARCHAR", minute="to_char(minute, '%Y-%m-%dT%H:%M')"))
 
 
-def delta_rs_count(path: str, options: dict[str, str]) -> int:
-    return delta_rs_rows(path, options, "SELECT CAST(count(*) AS BIGINT) AS n FROM {table}")[0]["n"]
+def delta_rs_count(path: str, s3: S3Settings | None) -> int:
+    return delta_rs_rows(path, s3, "SELECT CAST(count(*) AS BIGINT) AS n FROM {table}")[0]["n"]
 
 
 def orders_as_tuples(rows: list[dict]) -> dict[str, tuple]:

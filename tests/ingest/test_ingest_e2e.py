@@ -65,7 +65,7 @@ def test_available_now_reconciles_every_table(lake, lake_spark):
     query.awaitTermination()
     assert query.exception() is None
     tables = cfg.tables
-    opts = lake.delta_rs_options()
+    opts = lake.s3
 
     # bronze: every record, once, with its coordinates.
     bronze = lake_spark.read.format("delta").load(tables["bronze"])

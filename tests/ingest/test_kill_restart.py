@@ -115,7 +115,7 @@ def test_kill_9_mid_batch_then_restart_loses_and_duplicates_nothing(lake, lake_s
     assert final.wait(timeout=420) == 0, tail(log)
 
     tables = lake.lake.tables
-    opts = lake.delta_rs_options()
+    opts = lake.s3
     bronze = lake_spark.read.format("delta").load(tables["bronze"])
     assert bronze.count() == N
     assert bronze.select("partition", "offset").distinct().count() == N

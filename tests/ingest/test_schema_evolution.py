@@ -57,7 +57,7 @@ def test_new_optional_field_flows_to_bronze_and_silver_while_running(lake, lake_
     assert got == expected_channel
     assert sum(1 for v in got.values() if v) > 50 and sum(1 for v in got.values() if v is None) > 5
     # and the independent reader sees the evolved schema too
-    rs = delta_rs_rows(tables["silver_orders"], lake.delta_rs_options(), "SELECT order_id, channel FROM {table}")
+    rs = delta_rs_rows(tables["silver_orders"], lake.s3, "SELECT order_id, channel FROM {table}")
     assert {r["order_id"]: r["channel"] for r in rs} == expected_channel
     # silver_events keeps it in extras
     ev = lake_spark.read.format("delta").load(tables["silver_events"])
