@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 
-from datapipeline.local.cli import human_bytes
+from datapipeline.local.cli import human_bytes, platform_ok
 from datapipeline.local.config import PlatformConfig, Ports
+from datapipeline.local.platform import AIRFLOW, CORE
 from datapipeline.local.secrets import Secrets, load_or_create
+from datapipeline.local.service import ServiceStatus
 
 
 def test_ports_from_env_overrides_and_defaults():
@@ -57,3 +60,15 @@ def test_secrets_file_missing_values_are_generated_and_kept(tmp_path):
 @pytest.mark.parametrize(("value", "text"), [(None, "-"), (512, "512 B"), (3 * 1024**2, "3.0 MiB")])
 def test_human_bytes(value, text):
     assert human_bytes(value) == text
+
+
+def _rows(**states: str) -> list[ServiceStatus]:
+    names = [*CORE, *AIRFLOW, "ingest-stream"]
+    return [ServiceStatus(n, states.get(n, "healthy"), None, "-", None, Path("x.log")) for n in names]
+
+
+def test_status_ok_ignores_a_stopped_stream_but_not_a_crashed_one():
+    assert platform_ok(_rows(**{"ingest-stream": "stopped"}))
+    assert not platform_ok(_rows(**{"ingest-stream": "crashed"}))
+    assert not platform_ok(_rows(kafka="unhealthy", **{"ingest-stream": "stopped"}))
+    assert not platform_ok(_rows(**{"airflow-scheduler": "stopped", "ingest-stream": "stopped"}))

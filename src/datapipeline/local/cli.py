@@ -18,7 +18,7 @@ import shlex
 import sys
 from collections import deque
 
-from datapipeline.local.platform import LocalPlatform
+from datapipeline.local.platform import AIRFLOW, CORE, LocalPlatform
 from datapipeline.local.service import ServiceError, ServiceStatus
 
 
@@ -39,6 +39,11 @@ def status_table(rows: list[ServiceStatus]) -> str:
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+
+
+def platform_ok(rows: list[ServiceStatus]) -> bool:
+    """Every service `up` starts is healthy; the supervised stream may be stopped, but not crashed."""
+    return all(r.state == "healthy" if r.name in CORE + AIRFLOW else r.state != "crashed" for r in rows)
 
 
 def access_lines(platform: LocalPlatform) -> str:
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = platform.status()
             print(status_table(rows))
             print(access_lines(platform))
-            return 0 if all(r.state == "healthy" for r in rows) else 3
+            return 0 if platform_ok(rows) else 3
         elif args.command == "logs":
             for service in platform.select(args.services):
                 print(f"==> {service.log_file} <==")
