@@ -240,13 +240,16 @@ def step_k8s(pins: dict[str, str]) -> None:
 
 
 def lock(pins: dict[str, str]) -> None:
-    """Re-resolve requirements.lock; Spark and Delta are constrained to versions.env."""
+    """Re-resolve requirements.lock; Spark, Delta and the Amazon provider are constrained to versions.env."""
     uv = paths.VENV_DIR / "bin" / "uv"
     if not uv.exists():
         raise PrerequisiteError("no .venv/bin/uv yet: run `task bootstrap` first")
     constraints = paths.LOCAL_DIR / "lock-constraints.txt"
     constraints.parent.mkdir(parents=True, exist_ok=True)
-    constraints.write_text(f"pyspark=={pins['SPARK_VERSION']}\ndelta-spark=={pins['DELTA_VERSION']}\n")
+    constraints.write_text(
+        f"pyspark=={pins['SPARK_VERSION']}\ndelta-spark=={pins['DELTA_VERSION']}\n"
+        f"apache-airflow-providers-amazon=={pins['AIRFLOW_AMAZON_PROVIDER_VERSION']}\n"
+    )
     run(
         [
             str(uv),

@@ -10,8 +10,7 @@ docker build -f "$ROOT/images/spark/Dockerfile" -t datapipeline/spark:dev \
   --build-arg DELTA_VERSION="$DELTA_VERSION" --build-arg HADOOP_VERSION="$HADOOP_VERSION" \
   --build-arg AWS_SDK_BUNDLE_VERSION="$AWS_SDK_BUNDLE_VERSION" "$ROOT"
 docker build -f "$ROOT/images/airflow/Dockerfile" -t datapipeline/airflow:dev \
-  --build-arg AIRFLOW_BASE_IMAGE="$AIRFLOW_BASE_IMAGE" \
-  --build-arg AIRFLOW_AMAZON_PROVIDER_VERSION="$AIRFLOW_AMAZON_PROVIDER_VERSION" "$ROOT"
+  --build-arg AIRFLOW_BASE_IMAGE="$AIRFLOW_BASE_IMAGE" "$ROOT"
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   kind load docker-image --name "$CLUSTER" datapipeline/spark:dev datapipeline/airflow:dev
 fi

@@ -45,6 +45,7 @@ def test_lock_agrees_with_versions_file():
     pins, lock = versions.load(), locked()
     assert lock["pyspark"] == pins["SPARK_VERSION"]
     assert lock["delta-spark"] == pins["DELTA_VERSION"]
+    assert lock["apache-airflow-providers-amazon"] == pins["AIRFLOW_AMAZON_PROVIDER_VERSION"]
 
 
 def test_installed_pyspark_bundles_the_pinned_hadoop():
