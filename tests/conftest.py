@@ -21,6 +21,8 @@ import pytest
 
 from datapipeline.local.config import PlatformConfig, Ports
 from datapipeline.local.platform import AIRFLOW, CORE, LocalPlatform
+from lake_support import lake, lake_spark, s3  # noqa: F401  (fixtures: a topic + lake prefix per test)
+from spark_support import spark  # noqa: F401  (the suite's one SparkSession fixture)
 
 
 def free_ports() -> Ports:

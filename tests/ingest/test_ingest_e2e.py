@@ -12,6 +12,12 @@ import itertools
 from collections import Counter
 
 import pytest
+
+from datapipeline import maintenance
+from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
+from datapipeline.ingest.job import run
+from datapipeline.producer import produce
+from datapipeline.query import report
 from reconcile import (
     GOLD_SQL,
     ORDERS_SQL,
@@ -25,12 +31,6 @@ from reconcile import (
     spark_rows,
     unique_events,
 )
-
-from datapipeline import maintenance
-from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
-from datapipeline.ingest.job import run
-from datapipeline.producer import produce
-from datapipeline.query import report
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -19,6 +19,10 @@ from urllib.parse import urlparse
 
 import pytest
 from minio import Minio
+
+from datapipeline.events.generator import GeneratorOptions, generate
+from datapipeline.paths import PROJECT_ROOT
+from datapipeline.producer import produce
 from reconcile import (
     GOLD_SQL,
     ORDERS_SQL,
@@ -32,10 +36,6 @@ from reconcile import (
     spark_rows,
     unique_events,
 )
-
-from datapipeline.events.generator import GeneratorOptions, generate
-from datapipeline.paths import PROJECT_ROOT
-from datapipeline.producer import produce
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

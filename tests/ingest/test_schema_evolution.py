@@ -5,11 +5,11 @@ the query failing or being restarted."""
 from __future__ import annotations
 
 import pytest
-from reconcile import delta_rs_rows, expected_orders, unique_events
 
 from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.ingest.job import run
 from datapipeline.producer import produce
+from reconcile import delta_rs_rows, expected_orders, unique_events
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

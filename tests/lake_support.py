@@ -1,5 +1,5 @@
-"""Fixtures of the end-to-end ingestion tests: the real platform (tests/conftest.py), the
-suite's SparkSession pointed at its MinIO, and a fresh lake prefix + topic per test."""
+"""Lake fixtures (registered in tests/conftest.py): the suite's SparkSession pointed at the
+platform's MinIO, and a fresh lake prefix + topic per test on the shared platform."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from datapipeline.ingest.config import IngestConfig, Lake
 from datapipeline.spark.session import S3Settings
-from spark_support import spark, use_s3  # noqa: F401  (the suite's one SparkSession fixture)
+from spark_support import use_s3
 
 
 @dataclass
@@ -55,7 +55,7 @@ def s3(platform) -> S3Settings:
 
 
 @pytest.fixture(scope="session")
-def lake_spark(spark, s3):  # noqa: F811
+def lake_spark(spark, s3):
     use_s3(spark, s3)
     return spark
 
