@@ -23,11 +23,20 @@ def test_image_defaults_are_the_pinned_ones():
     assert image("postgres") == pins["CNPG_POSTGRES_IMAGE"]
 
 
+# Kafka versions Strimzi 0.45.2 runs: 0.45.0 has 3.8.0, 3.8.1, 3.9.0 (CHANGELOG.md "## 0.45.0"),
+# 0.45.1 "Add support for Kafka 3.9.1", 0.45.2 "Add support for Kafka 3.9.2" (their GitHub release
+# notes; the table on strimzi.io/downloads lists 0.45.1: 3.8.0, 3.8.1, 3.9.0, 3.9.1).
+STRIMZI_0_45_2_KAFKA_VERSIONS = ("3.8.0", "3.8.1", "3.9.0", "3.9.1", "3.9.2")
+
+
 def test_kafka_and_spark_versions_are_the_pinned_ones():
     pins = chartlib.pins()
-    assert VALUES["kafka"]["version"] == pins["STRIMZI_KAFKA_VERSION"]
+    # One Kafka pin for the local platform and the cluster, and the operator runs it.
+    assert VALUES["kafka"]["version"] == pins["KAFKA_VERSION"]
+    assert pins["STRIMZI_VERSION"] == "0.45.2", "re-check STRIMZI_0_45_2_KAFKA_VERSIONS for another Strimzi"
+    assert pins["KAFKA_VERSION"] in STRIMZI_0_45_2_KAFKA_VERSIONS
+    assert VALUES["kafka"]["metadataVersion"] == ".".join(pins["KAFKA_VERSION"].split(".")[:2]) + "-IV0"
     assert VALUES["spark"]["version"] == pins["SPARK_VERSION"]
-    assert pins["STRIMZI_VERSION"].startswith("0.45."), "ZooKeeper mode needs the Strimzi 0.45 line"
 
 
 def test_chart_names_the_pinned_operators():

@@ -28,7 +28,7 @@ class TestKafka:
 
     def test_version_is_the_one_strimzi_runs(self):
         kafka = one(render_chart(show_only=[KAFKA]), "Kafka")
-        assert jp(kafka, "spec.kafka.version") == chartlib.pins()["STRIMZI_KAFKA_VERSION"]
+        assert jp(kafka, "spec.kafka.version") == chartlib.pins()["KAFKA_VERSION"]
 
     def test_kraft_switch(self):
         objects = render_chart(values_files=[chartlib.VALUES_DIR / "kraft.yaml"], show_only=[KAFKA, POOL])
