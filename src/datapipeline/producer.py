@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from datapipeline.events.contract import TRANSPORT_MAX_BYTES
 from datapipeline.events.generator import GeneratorOptions, Record, generate
 
 
@@ -54,6 +55,8 @@ def produce(
         linger_ms=5,
         retries=5,
         request_timeout_ms=15_000,
+        # Oversized values (over the contract's MAX_VALUE_BYTES) must reach the quarantine.
+        max_request_size=TRANSPORT_MAX_BYTES,
     )
 
     def delivered(_meta) -> None:

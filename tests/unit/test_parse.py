@@ -9,7 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
+from datapipeline.events.contract import MAX_VALUE_BYTES
+from datapipeline.events.generator import (
+    ACCEPTED_KINDS,
+    MALFORMED_KINDS,
+    QUARANTINED_KINDS,
+    GeneratorOptions,
+    generate,
+)
 from datapipeline.ingest.parse import parse_events, split
 
 VALID = {
@@ -23,6 +30,10 @@ VALID = {
     "currency": "EUR",
     "items": [{"sku": "a", "quantity": 2, "unit_price": 10.0}, {"sku": "b", "quantity": 1, "unit_price": 5.5}],
 }
+
+
+# Parsing alone cannot see a conflict with stored content: silver does (tests/unit/test_merge.py).
+SILVER_DECIDES = {"conflicting_duplicate": None}
 
 
 def variant(**changes) -> bytes:
@@ -76,6 +87,22 @@ CASES = [
     (variant(items="a,b"), "wrong_type:items"),
     (variant(items=[{"sku": "a", "quantity": 1.5, "unit_price": 17.0}]), "invalid_value:items"),
     (variant(items=[{"sku": "a", "quantity": 1, "unit_price": -1}], amount=0), "invalid_value:items"),
+    (variant(items=[{"sku": "a", "quantity": 1, "unit_price": 25.505}], amount=25.51), "invalid_value:items"),
+    (variant(items=[{"sku": "a\u0007", "quantity": 1, "unit_price": 25.5}]), "invalid_value:items"),
+    (variant(customer={"customer_id": "c\u001f", "country": "DE"}), "invalid_value:customer.customer_id"),
+    (variant(order_id="ord-\u007f"), "invalid_value:order_id"),
+    (variant(event_time="2026-01-01"), "invalid_value:event_time"),
+    (variant(event_time="2026-01-01 10:15:30Z"), "invalid_value:event_time"),
+    (variant(event_time="2026-01-01T10:15:30 Europe/Berlin"), "invalid_value:event_time"),
+    (variant(event_time="2026-01-01T10:15:30.250+01"), "invalid_value:event_time"),
+    (b'{"event_id": "e-1"} {', "invalid_json"),
+    (b'{"event_id": "e-1"}]', "invalid_json"),
+    (b'{"event_id": "e-1"}}', "invalid_json"),
+    (b'{"event_id": "e-1"},{"a":1}', "invalid_json"),
+    (b"{'event_id': 'e-1'}", "invalid_json"),
+    (b'{"event_id": "e-1" /* c */}', "invalid_json"),
+    (b"\xef\xbb\xbf" + variant(), "byte_order_mark"),
+    (variant()[:-1] + b', "x": 1e5}', None),  # an exact exponent in an extra field is fine
 ]
 
 
@@ -120,7 +147,7 @@ def test_generator_malformed_kinds_get_the_reason_the_generator_declares(spark):
     assert {r.malformed_kind for r in bad} == set(MALFORMED_KINDS)
     good = [r for r in records if r.kind != "malformed"][:200]
     got = reasons_of(spark, [r.value for r in bad + good])
-    assert got == [r.expected_reason for r in bad] + [None] * len(good)
+    assert got == [SILVER_DECIDES.get(r.malformed_kind, r.expected_reason) for r in bad] + [None] * len(good)
 
 
 def test_split_keeps_every_row_exactly_once(spark):
@@ -139,3 +166,57 @@ def test_event_time_offsets_are_normalised_to_utc(spark, ts):
     row = parse_events(kafka_rows(spark, [variant(event_time=ts)])).first()
     assert row["reason"] is None
     assert row["event_time"].timestamp() == datetime(2026, 1, 1, 10, 15, 30, 250000, tzinfo=UTC).timestamp()
+
+
+# --- the hostile corpus: every kind the generator knows, with the outcome it declares ---------
+
+HOSTILE_EVENT = {**VALID, "event_id": "0b0e5e0c-5d4c-4a8e-9d11-3f1f0e6a9c01"}
+
+
+@pytest.fixture(scope="module")
+def corpus_reasons(spark) -> dict[str, tuple[str | None, object]]:
+    """kind -> (reason, parsed row) for one record of each hostile kind, parsed together."""
+    names, values = [], []
+    for name, make in QUARANTINED_KINDS.items():
+        names.append(name)
+        values.append(make(json.loads(json.dumps(HOSTILE_EVENT)))[0])
+    for name, make in ACCEPTED_KINDS.items():
+        names.append(name)
+        values.append(make(json.loads(json.dumps(HOSTILE_EVENT)))[1])
+    rows = parse_events(kafka_rows(spark, values)).orderBy("offset").collect()
+    return {name: (row["reason"], row) for name, row in zip(names, rows, strict=True)}
+
+
+@pytest.mark.parametrize("kind", list(QUARANTINED_KINDS))
+def test_hostile_kind_is_quarantined_with_its_exact_reason(corpus_reasons, kind):
+    expected = SILVER_DECIDES.get(kind, QUARANTINED_KINDS[kind](json.loads(json.dumps(HOSTILE_EVENT)))[1])
+    assert corpus_reasons[kind][0] == expected
+
+
+@pytest.mark.parametrize("kind", list(ACCEPTED_KINDS))
+def test_hostile_but_valid_kind_is_accepted_as_the_same_event(corpus_reasons, kind):
+    reason, row = corpus_reasons[kind]
+    assert reason is None
+    assert (row["event_id"], row["order_id"], row["amount"]) == (HOSTILE_EVENT["event_id"], "ord-1", Decimal("25.50"))
+    assert row["event_time"].timestamp() == datetime(2026, 1, 1, 10, 15, 30, 250000, tzinfo=UTC).timestamp()
+
+
+def test_hostile_corpus_has_at_least_twenty_kinds_beyond_valid_events():
+    assert len(QUARANTINED_KINDS) + len(ACCEPTED_KINDS) >= 20 + len(ACCEPTED_KINDS)
+
+
+def test_unknown_fields_and_deep_nesting_are_kept_as_extras(corpus_reasons):
+    extras = corpus_reasons["unknown_extra_fields"][1]["extras"]
+    assert extras == {"promo": '{"code":"X1","tags":[1,2.5,null]}', "not an identifier!": "true"}
+    deep = corpus_reasons["deep_nesting_at_limit"][1]["extras"]["deep"]
+    assert deep.count("[") == deep.count("]") > 900
+
+
+def test_value_size_limit_is_exact(spark):
+    def padded(size: int) -> bytes:
+        base = variant()[:-1] + b', "pad": "'
+        return base + b"x" * (size - len(base) - 2) + b'"}'
+
+    at_limit, over = padded(MAX_VALUE_BYTES), padded(MAX_VALUE_BYTES + 1)
+    assert (len(at_limit), len(over)) == (MAX_VALUE_BYTES, MAX_VALUE_BYTES + 1)
+    assert reasons_of(spark, [at_limit, over]) == [None, "value_too_large"]

@@ -7,7 +7,18 @@ says what it is (``kind``) and, for malformed ones, the quarantine reason the pa
 Lifecycle per order: created -> paid -> shipped -> delivered, or a cancellation after created or
 paid. Every event carries the full order payload. Out-of-order: some events are sent up to 60
 positions later than their event time says; duplicates: exact re-sends of an earlier record
-(same key, bytes, headers); malformed: one defect each, cycling through :data:`MALFORMED_KINDS`.
+(same key, bytes, headers); malformed: one defect each, cycling through ``options.kinds``.
+
+The hostile-input corpus (:data:`HOSTILE_KINDS`) is every kind the generator knows:
+
+* :data:`MALFORMED_KINDS`: sent as an extra record; the pipeline must quarantine it with
+  ``expected_reason`` (``kind="malformed"``);
+* :data:`OVERSIZED_KINDS`: the same, but megabytes big, so not in the default mix;
+* :data:`ACCEPTED_KINDS`: the event itself is sent in a hostile but valid wire form (null key,
+  unknown fields, deep nesting, ...); the pipeline must accept it like any event
+  (``kind="event"``, ``accepted_kind`` says which form).
+
+The rules behind every expected outcome are in :mod:`datapipeline.events.contract`.
 """
 
 from __future__ import annotations
@@ -18,10 +29,10 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from datapipeline.events.contract import CURRENCIES, SCHEMA_VERSION, Reason
+from datapipeline.events.contract import CURRENCIES, MAX_NESTING_DEPTH, MAX_VALUE_BYTES, SCHEMA_VERSION, Reason
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 COUNTRIES = ("DE", "FR", "GB", "US", "CH", "JP", "NL", "ES")
@@ -40,6 +51,7 @@ class Record:
     expected_reason: str | None = None  # for kind malformed
     malformed_kind: str | None = None
     headers: tuple[tuple[str, bytes], ...] = HEADERS
+    accepted_kind: str | None = None  # for kind event/duplicate sent in an ACCEPTED_KINDS form
 
 
 @dataclass
@@ -50,6 +62,7 @@ class GeneratorOptions:
     # Events from this index on carry the additive optional field ``channel`` (schema evolution).
     extra_field_from: int | None = None
     base_time: datetime = BASE_TIME
+    # Cycled through for malformed_rate of the events; any name of HOSTILE_KINDS.
     kinds: tuple[str, ...] = field(default_factory=lambda: tuple(MALFORMED_KINDS))
 
 
@@ -101,6 +114,43 @@ def _amount_mismatch(ev: dict) -> tuple[bytes | None, str]:
     return _json(ev), Reason.AMOUNT_MISMATCH
 
 
+def _json_with_raw(ev: dict, name: str, literal: bytes) -> bytes:
+    """``ev`` with field ``name`` set to raw JSON text Python's json would not write (NaN, 1e400, ...)."""
+    return _json({**ev, name: "@@raw@@"}).replace(b'"@@raw@@"', literal)
+
+
+def _raw_field(name: str, literal: bytes, reason: str) -> Callable[[dict], tuple[bytes | None, str]]:
+    def make(ev: dict) -> tuple[bytes | None, str]:
+        return _json_with_raw(ev, name, literal), reason
+
+    return make
+
+
+def _bad_item(name: str, value: object) -> Callable[[dict], tuple[bytes | None, str]]:
+    def make(ev: dict) -> tuple[bytes | None, str]:
+        ev = copy.deepcopy(ev)
+        ev["items"][0][name] = value
+        return _json(ev), Reason.of(Reason.INVALID_VALUE, "items")
+
+    return make
+
+
+def _nested(depth: int) -> bytes:
+    """JSON arrays nested ``depth`` levels deep (raw: too deep for Python's json module)."""
+    return b"[" * depth + b"]" * depth
+
+
+def _conflicting_duplicate(ev: dict) -> tuple[bytes | None, str]:
+    """The same event_id, valid, but other content (sent after the original, same key)."""
+    ev = copy.deepcopy(ev)
+    ev["customer"]["country"] = COUNTRIES[(COUNTRIES.index(ev["customer"]["country"]) + 1) % len(COUNTRIES)]
+    return _json(ev), Reason.of(Reason.CONFLICTING_DUPLICATE, "event_id")
+
+
+INVALID_JSON = Reason.INVALID_JSON
+INVALID_AMOUNT = Reason.of(Reason.INVALID_VALUE, "amount")
+INVALID_TIME = Reason.of(Reason.INVALID_VALUE, "event_time")
+
 MALFORMED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, str]]] = {
     "not_utf8": lambda ev: (b'{"event_id": "\xff\xfe\xfd"}', Reason.INVALID_UTF8),
     "empty_bytes": lambda ev: (b"", Reason.EMPTY_VALUE),
@@ -123,7 +173,70 @@ MALFORMED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, str]]] = {
     "items_not_array": _with("items", {"sku": "x"}, Reason.of(Reason.WRONG_TYPE, "items")),
     "item_quantity_zero": _bad_item_quantity,
     "amount_mismatch": _amount_mismatch,
+    # The hostile-input corpus (issue 6), one rule of the contract each.
+    "byte_order_mark": lambda ev: (b"\xef\xbb\xbf" + _json(ev), Reason.BYTE_ORDER_MARK),
+    "duplicate_keys": lambda ev: (_json(ev)[:-1] + b',"amount":0.01}', INVALID_JSON),
+    "nan_amount": _raw_field("amount", b"NaN", INVALID_JSON),
+    "infinity_amount": _raw_field("amount", b"Infinity", INVALID_JSON),
+    "amount_1e400": _raw_field("amount", b"1e400", INVALID_AMOUNT),
+    "amount_beyond_decimal": _raw_field("amount", b"10000000000000000.00", INVALID_AMOUNT),
+    "amount_three_decimals": _raw_field("amount", b"10.005", INVALID_AMOUNT),
+    "quantity_beyond_int32": _bad_item("quantity", 3_000_000_000),
+    "event_time_3000": _with("event_time", "3000-01-01T00:00:00.000Z", INVALID_TIME),
+    "event_time_without_offset": lambda ev: _with("event_time", ev["event_time"].rstrip("Z"), INVALID_TIME)(ev),
+    "nul_in_event_id": lambda ev: _with(
+        "event_id", ev["event_id"] + "\u0000", Reason.of(Reason.INVALID_VALUE, "event_id")
+    )(ev),
+    "raw_control_char": lambda ev: (_json(ev).replace(b'"cust-', b'"cust\x01-', 1), INVALID_JSON),
+    "trailing_garbage": lambda ev: (_json(ev) + b" trailing", INVALID_JSON),
+    "concatenated_objects": lambda ev: (_json(ev) + _json(ev), INVALID_JSON),
+    "nested_too_deep": _raw_field("deep", _nested(MAX_NESTING_DEPTH), INVALID_JSON),  # the event object is level 1
+    "currency_lowercase": lambda ev: _with(
+        "currency", ev["currency"].lower(), Reason.of(Reason.INVALID_VALUE, "currency")
+    )(ev),
+    "conflicting_duplicate": _conflicting_duplicate,
 }
+
+# Quarantined like MALFORMED_KINDS, but over a megabyte each: only in the hostile corpus.
+OVERSIZED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, str]]] = {
+    "value_too_large": _with("blob", "x" * MAX_VALUE_BYTES, Reason.VALUE_TOO_LARGE),
+}
+
+
+# --- accepted kinds: (event dict) -> (key, value) of the same event in a hostile but valid form ----
+
+
+def _with_offset(ev: dict) -> tuple[bytes | None, bytes]:
+    """event_time at +05:30 (same instant) and nanosecond digits beyond the millisecond ones."""
+    utc = datetime.strptime(ev["event_time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    local = utc.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    text = local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}000000+05:30"
+    return ev["order_id"].encode(), _json({**ev, "event_time": text})
+
+
+def _exponent_amount(ev: dict) -> tuple[bytes | None, bytes]:
+    cents = int(Decimal(str(ev["amount"])) * 100)
+    return ev["order_id"].encode(), _json_with_raw(ev, "amount", f"{cents}e-2".encode())
+
+
+ACCEPTED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, bytes]]] = {
+    "null_key": lambda ev: (None, _json(ev)),
+    "unknown_extra_fields": lambda ev: (
+        ev["order_id"].encode(),
+        _json({**ev, "promo": {"code": "X1", "tags": [1, 2.5, None]}, "not an identifier!": True}),
+    ),
+    "deep_nesting_at_limit": lambda ev: (
+        ev["order_id"].encode(),
+        _json_with_raw(ev, "deep", _nested(MAX_NESTING_DEPTH - 1)),
+    ),
+    "event_time_with_offset": _with_offset,
+    "whitespace_around": lambda ev: (ev["order_id"].encode(), b" \n\t" + _json(ev) + b"\r\n "),
+    "exponent_amount": _exponent_amount,
+}
+
+QUARANTINED_KINDS = {**MALFORMED_KINDS, **OVERSIZED_KINDS}
+# Every hostile kind: pass as GeneratorOptions(kinds=HOSTILE_KINDS) for the full corpus.
+HOSTILE_KINDS: tuple[str, ...] = (*QUARANTINED_KINDS, *ACCEPTED_KINDS)
 
 
 # --- valid events -------------------------------------------------------------------------------
@@ -203,17 +316,26 @@ def generate(count: int, seed: int = 42, options: GeneratorOptions | None = None
             ev["channel"] = rng.choice(CHANNELS)
         rec = Record(key=ev["order_id"].encode(), value=_json(ev), kind="event", event=ev)
         delay = rng.randint(5, 60) if rng.random() < opts.out_of_order_rate else 0
+        mine = [len(slots)]  # slots holding this event (original and exact duplicate)
         slots.append((i + delay + 0.1, rec))
         if rng.random() < opts.duplicate_rate:
             dup = Record(key=rec.key, value=rec.value, kind="duplicate", event=ev)
+            mine.append(len(slots))
             slots.append((i + delay + rng.randint(1, 80) + 0.2, dup))
         if kinds and rng.random() < opts.malformed_rate:
             name = kinds[malformed_seen % len(kinds)]
             malformed_seen += 1
-            value, reason = MALFORMED_KINDS[name](ev)
+            if name in ACCEPTED_KINDS:
+                key, value = ACCEPTED_KINDS[name](ev)
+                for j in mine:
+                    pos, r = slots[j]
+                    slots[j] = (pos, Record(key=key, value=value, kind=r.kind, event=ev, accepted_kind=name))
+                continue
+            value, reason = QUARANTINED_KINDS[name](ev)
             key = None if name in ("plain_text", "json_scalar") else rec.key
             bad = Record(key=key, value=value, kind="malformed", expected_reason=reason, malformed_kind=name)
-            slots.append((i + 0.3, bad))
+            # A conflicting copy must follow its original (same key, so same partition, later offset).
+            slots.append((i + (delay + 0.3 if name == "conflicting_duplicate" else 0.3), bad))
     slots.sort(key=lambda s: s[0])
     records = [r for _, r in slots[:count]]
     # A duplicate must never precede its original: drop orphans created by the cut.

@@ -6,6 +6,11 @@ machine-readable reason, ``reasons`` all of them; see :class:`~datapipeline.even
 
 JSON is parsed with Spark's VARIANT (``try_parse_json``), so each field's JSON type is checked
 exactly (a string ``"12.5"`` is not a number) and unknown fields survive as ``extras``.
+Spark's parser is strict RFC 8259 (no NaN, comments, duplicate keys, raw control characters;
+at most 1000 levels of nesting) except that it ignores anything after the first JSON value, so
+the value is parsed wrapped as ``[value]`` (must be a one-element array) and checked once more
+as ``{"v":value}``: no trailing data can close both wrappers. Values over ``MAX_VALUE_BYTES`` are
+never parsed.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from datapipeline.events.contract import (
+    CONTROL_CHARACTERS,
     CURRENCIES,
     EVENT_SCHEMA,
+    EVENT_TIME_PATTERN,
     EVENT_TYPES,
     FIELDS,
     MAX_EVENT_TIME,
+    MAX_VALUE_BYTES,
     MIN_EVENT_TIME,
     MONEY,
     SCHEMA_VERSION,
@@ -26,6 +34,9 @@ from datapipeline.events.contract import (
 )
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
+_BOM = "EFBBBF"  # hex of the UTF-8 byte-order mark
+# Exact value of a JSON number, to tell "at most 2 decimals" from a rounded decimal(18,2).
+_EXACT = "decimal(38,18)"
 REASON_COLUMNS = ("reason", "reasons")
 EVENT_COLUMNS = tuple(f.name for f in EVENT_SCHEMA.fields)
 
@@ -48,6 +59,14 @@ def _check(field: str, t: Column, type_ok: Column, value_ok: Column | None = Non
     return out
 
 
+def _two_decimals(money: Column, t: Column, raw: Column) -> Column:
+    """The JSON number ``raw`` is exactly ``money`` (decimal(18,2)): no digits were rounded away.
+    Exponent notation reads as DOUBLE, compared as DOUBLE; plain notation as exact decimal."""
+    return F.when(t.isin("DOUBLE", "FLOAT"), money.cast("double") == F.try_variant_get(raw, "$", "double")).otherwise(
+        money == F.try_variant_get(raw, "$", _EXACT)
+    )
+
+
 def _items_ok() -> Column:
     """Every item is an object with a non-empty sku, an integer quantity > 0 and a price >= 0."""
     return F.expr(
@@ -57,13 +76,19 @@ def _items_ok() -> Column:
               schema_of_variant(x) LIKE 'OBJECT%'
           AND schema_of_variant(variant_get(x, '$.sku')) = 'STRING'
           AND length(variant_get(x, '$.sku', 'string')) > 0
+          AND NOT variant_get(x, '$.sku', 'string') RLIKE '{control}'
           AND schema_of_variant(variant_get(x, '$.quantity')) IN ('TINYINT', 'SMALLINT', 'INT', 'BIGINT')
           AND try_variant_get(x, '$.quantity', 'int') > 0
           AND (schema_of_variant(variant_get(x, '$.unit_price')) IN ('TINYINT', 'SMALLINT', 'INT', 'BIGINT',
                                                                     'DOUBLE', 'FLOAT')
                OR schema_of_variant(variant_get(x, '$.unit_price')) LIKE 'DECIMAL%')
-          AND try_variant_get(x, '$.unit_price', 'decimal(18,2)') >= 0)
-        """
+          AND try_variant_get(x, '$.unit_price', 'decimal(18,2)') >= 0
+          AND (CASE WHEN schema_of_variant(variant_get(x, '$.unit_price')) IN ('DOUBLE', 'FLOAT')
+                    THEN CAST(try_variant_get(x, '$.unit_price', 'decimal(18,2)') AS DOUBLE)
+                         = try_variant_get(x, '$.unit_price', 'double')
+                    ELSE try_variant_get(x, '$.unit_price', 'decimal(18,2)')
+                         = try_variant_get(x, '$.unit_price', '{exact}') END))
+        """.format(control=CONTROL_CHARACTERS.replace("\\", "\\\\"), exact=_EXACT)
     )
 
 
@@ -73,10 +98,15 @@ def parse_events(raw: DataFrame) -> DataFrame:
     All input columns are kept. Valid rows have ``reason IS NULL``.
     """
     v = F.col("__v")
-    df = raw.withColumn(
-        "__v",
-        F.when(F.is_valid_utf8(F.col("value")), F.try_parse_json(F.col("value").cast("string"))),
-    )
+    value = F.col("value")
+    too_large = F.length(value) > MAX_VALUE_BYTES
+    bom = F.hex(F.substring(value, 1, 3)) == _BOM
+    text = F.when(~too_large & F.is_valid_utf8(value) & ~bom, value.cast("string"))
+    wrapped = F.try_parse_json(F.concat(F.lit("["), text, F.lit("]")))
+    one_value = (F.size(F.try_variant_get(wrapped, "$", "array<variant>")) == 1) & F.try_parse_json(
+        F.concat(F.lit('{"v":'), text, F.lit("}"))
+    ).isNotNull()
+    df = raw.withColumn("__v", F.when(one_value, F.variant_get(wrapped, "$[0]", "variant")))
 
     def t(path: str) -> Column:
         return F.schema_of_variant(F.variant_get(v, path, "variant"))
@@ -85,8 +115,10 @@ def parse_events(raw: DataFrame) -> DataFrame:
         return F.try_variant_get(v, path, "string")
 
     stage = (
-        F.when(F.col("value").isNull() | (F.length("value") == 0), F.lit(Reason.EMPTY_VALUE))
-        .when(~F.is_valid_utf8(F.col("value")), F.lit(Reason.INVALID_UTF8))
+        F.when(too_large, F.lit(Reason.VALUE_TOO_LARGE))
+        .when(value.isNull() | (F.length(value) == 0), F.lit(Reason.EMPTY_VALUE))
+        .when(~F.is_valid_utf8(value), F.lit(Reason.INVALID_UTF8))
+        .when(bom, F.lit(Reason.BYTE_ORDER_MARK))
         .when(v.isNull(), F.lit(Reason.INVALID_JSON))
         .when(~F.schema_of_variant(v).startswith("OBJECT"), F.lit(Reason.NOT_AN_OBJECT))
     )
@@ -101,12 +133,18 @@ def parse_events(raw: DataFrame) -> DataFrame:
     )
     event_time = s("$.event_time").try_cast("timestamp")
     amount = F.try_variant_get(v, "$.amount", MONEY.simpleString())
+
+    def identifier(field: str) -> Column:
+        """A non-empty string without control characters."""
+        text = s(f"$.{field}")
+        return (F.length(text) > 0) & ~text.rlike(CONTROL_CHARACTERS)
+
     customer_t = t("$.customer")
     cid_t, country_t = t("$.customer.customer_id"), t("$.customer.country")
     checks = [
         schema_version,
-        _check("event_id", t("$.event_id"), t("$.event_id") == "STRING", F.length(s("$.event_id")) > 0),
-        _check("order_id", t("$.order_id"), t("$.order_id") == "STRING", F.length(s("$.order_id")) > 0),
+        _check("event_id", t("$.event_id"), t("$.event_id") == "STRING", identifier("event_id")),
+        _check("order_id", t("$.order_id"), t("$.order_id") == "STRING", identifier("order_id")),
         _check(
             "event_type",
             t("$.event_type"),
@@ -117,10 +155,14 @@ def parse_events(raw: DataFrame) -> DataFrame:
             "event_time",
             t("$.event_time"),
             t("$.event_time") == "STRING",
-            event_time.between(F.to_timestamp(F.lit(MIN_EVENT_TIME)), F.to_timestamp(F.lit(MAX_EVENT_TIME))),
+            s("$.event_time").rlike(EVENT_TIME_PATTERN)
+            & event_time.between(F.to_timestamp(F.lit(MIN_EVENT_TIME)), F.to_timestamp(F.lit(MAX_EVENT_TIME))),
         ),
         _check("customer", customer_t, customer_t.startswith("OBJECT")),
-        F.when(customer_t.startswith("OBJECT"), _check("customer.customer_id", cid_t, cid_t == "STRING")),
+        F.when(
+            customer_t.startswith("OBJECT"),
+            _check("customer.customer_id", cid_t, cid_t == "STRING", identifier("customer.customer_id")),
+        ),
         F.when(
             customer_t.startswith("OBJECT"),
             _check(
@@ -130,7 +172,12 @@ def parse_events(raw: DataFrame) -> DataFrame:
                 s("$.customer.country").rlike("^[A-Z]{2}$"),
             ),
         ),
-        _check("amount", t("$.amount"), _is_number(t("$.amount")), amount >= 0),
+        _check(
+            "amount",
+            t("$.amount"),
+            _is_number(t("$.amount")),
+            (amount >= 0) & _two_decimals(amount, t("$.amount"), F.variant_get(v, "$.amount", "variant")),
+        ),
         _check("currency", t("$.currency"), t("$.currency") == "STRING", s("$.currency").isin(*CURRENCIES)),
         _check("items", t("$.items"), t("$.items").startswith("ARRAY"), _items_ok()),
     ]

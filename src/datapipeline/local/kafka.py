@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import socket
 
+from datapipeline.events.contract import TRANSPORT_MAX_BYTES
 from datapipeline.local.service import Service, ServiceError
 
 LOG4J = """\
@@ -125,8 +126,9 @@ class Kafka(JavaService):
                 "transaction.state.log.replication.factor": 1,
                 "transaction.state.log.min.isr": 1,
                 "group.initial.rebalance.delay.ms": 0,
-                # One broker, so a size large enough for the hostile-input tests (> 1 MiB values).
-                "message.max.bytes": 4 * 1024 * 1024,
+                # Above the contract's MAX_VALUE_BYTES, so oversized values reach the quarantine.
+                "message.max.bytes": TRANSPORT_MAX_BYTES,
+                "replica.fetch.max.bytes": TRANSPORT_MAX_BYTES,
                 "log.retention.hours": 168,
             },
         )
