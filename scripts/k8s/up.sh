@@ -77,6 +77,15 @@ helm upgrade --install airflow apache-airflow/airflow --version "$AIRFLOW_CHART_
   --set airflowVersion="$airflow_version" --set defaultAirflowTag="$airflow_version" \
   --wait --timeout 15m || { diagnose "$NS" "release=airflow"; die "Airflow did not become ready"; }
 
+# The lake-writer pool: one writing Spark driver per Delta table on S3. Its name is the release's
+# own DP_LAKE_WRITER_POOL (charts/values/airflow.yaml), its slots and description those of the
+# local platform (datapipeline.local.airflow); `airflow pools set` creates or updates, so re-runs are fine.
+log "Airflow pool for the lake writers"
+# shellcheck disable=SC2016 # $DP_LAKE_WRITER_POOL expands in the scheduler container, not here
+kc -n "$NS" exec deploy/airflow-scheduler -c scheduler -- \
+  bash -c 'airflow pools set "$DP_LAKE_WRITER_POOL" 1 "one writing Spark driver per Delta table on S3"' \
+  || { diagnose "$NS" "component=scheduler"; die "could not create the Airflow pool (is the scheduler running?)"; }
+
 "$ROOT/scripts/k8s/status.sh"
 echo
 echo "Open the UIs with: task k8s:ui"

@@ -1,4 +1,4 @@
-"""Generated credentials: MinIO (Tenant, Spark, Airflow logs) and PostgreSQL (CNPG, Airflow metadata)."""
+"""Generated credentials: MinIO (Tenant, Spark, Airflow logs), PostgreSQL (CNPG, Airflow metadata), Airflow API keys."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from chartlib import jp, one, render_chart
 
 MINIO_SECRETS = "templates/minio/minio-secret.yaml"
 PG_SECRETS = "templates/postgres/postgres-secret.yaml"
-ALL_SECRETS = (MINIO_SECRETS, PG_SECRETS, "templates/kafka-ui/kafka-ui-secret.yaml")
+AIRFLOW_SECRETS = "templates/airflow/airflow-secrets.yaml"
+ALL_SECRETS = (MINIO_SECRETS, PG_SECRETS, AIRFLOW_SECRETS, "templates/kafka-ui/kafka-ui-secret.yaml")
 
 
 def data(secret: dict, key: str) -> str:
@@ -75,6 +76,18 @@ class TestPostgresCredentials:
     def test_metadata_secret_name_follows_values(self):
         objects = render_chart(values={"airflow": {"metadataSecretName": "meta"}}, show_only=[PG_SECRETS])
         assert "connection" in one(objects, "Secret", "meta")["data"]
+
+
+class TestAirflowApiKeys:
+    def test_generated_once_per_install(self):
+        first = render_chart(show_only=[AIRFLOW_SECRETS])
+        api, jwt = (
+            data(one(first, "Secret", "airflow-api-secret-key"), "api-secret-key"),
+            data(one(first, "Secret", "airflow-jwt-secret"), "jwt-secret"),
+        )
+        assert (len(api), len(jwt)) == (32, 64) and api.isalnum() and jwt.isalnum()
+        again = render_chart(show_only=[AIRFLOW_SECRETS])
+        assert data(one(again, "Secret", "airflow-jwt-secret"), "jwt-secret") != jwt
 
 
 class TestMinioTenant:
@@ -152,7 +165,7 @@ class TestUpgradeKeepsCredentials:
 
         before, after = values(installed), values(upgraded)
         assert after == before  # every key of every Secret, including derived ones (config.env, connection URIs)
-        assert len(before) == 11  # 7 Secrets, 11 keys
+        assert len(before) == 13  # 9 Secrets, 13 keys
 
     def test_a_fresh_install_does_not_reuse_anything(self, tmp_path):
         everything = render_chart(validate=False)
