@@ -1,0 +1,5 @@
+import sys
+
+from datapipeline.bench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,323 @@
+"""``python -m datapipeline.bench`` (``task bench``): one run, one topic, every figure.
+
+Phases: produce the bulk records -> raw consume ceiling (Kafka's ConsumerPerformance) ->
+bronze-only availableNow -> full job availableNow -> continuous mode at a fixed produce rate
+(freshness) -> silver MERGE on a realistic batch -> driver peak memory -> OPTIMIZE file counts.
+Writes ``.local/bench/result-<ts>.json``, ``latest.json`` and ``result-<ts>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+from datapipeline import paths, versions
+from datapipeline.bench import stats
+
+RESULTS_DIR = paths.LOCAL_DIR / "bench"
+
+
+class Progress:
+    """One line per phase with the elapsed time since the benchmark started."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.phases: dict[str, float] = {}
+
+    def line(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.start:7.1f}s] {text}", flush=True)
+
+    @contextmanager
+    def phase(self, name: str):
+        self.line(f"{name} ...")
+        t = time.monotonic()
+        yield
+        self.phases[name] = time.monotonic() - t
+        self.line(f"{name}: done in {self.phases[name]:.1f}s")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bench",
+        description="Benchmark on the local platform: raw Kafka consume ceiling, bronze ingest and full-job "
+        "throughput (availableNow), continuous-mode freshness at a fixed produce rate, silver MERGE speed, "
+        "driver peak memory, Delta file counts before/after OPTIMIZE. Default size: a few minutes.",
+    )
+    p.add_argument("--scale", type=float, default=1.0, help="multiply the default sizes (records, duration)")
+    p.add_argument("--records", type=int, default=None, help=f"bulk records (default {stats.DEFAULT_RECORDS:,})")
+    p.add_argument(
+        "--rate", type=float, default=None, help=f"continuous produce rate, ev/s (default {stats.DEFAULT_RATE:,.0f})"
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help=f"continuous produce duration, s (default {stats.DEFAULT_DURATION_S:g})",
+    )
+    p.add_argument("--merge-share", type=float, default=0.2, help="share of valid events in the timed MERGE batch")
+    p.add_argument("--trigger-interval", default="1 second", help="processingTime of the continuous phase")
+    p.add_argument("--max-offsets-per-trigger", type=int, default=None, help="cap per micro-batch (default none)")
+    p.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark conf (repeatable), for tuning"
+    )
+    p.add_argument("--use-running", action="store_true", help="use the running `task local:up` platform")
+    p.add_argument("--keep-platform", action="store_true", help="keep the private platform's folder")
+    p.add_argument("--skip", action="append", default=[], choices=["continuous", "merge", "optimize"])
+    p.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
+    p.add_argument(
+        "--markdown",
+        nargs="?",
+        const=RESULTS_DIR / "latest.json",
+        type=Path,
+        metavar="RESULT_JSON",
+        help="only print the README table of a result (default latest.json) and exit",
+    )
+    return p
+
+
+def parse_conf(items: Sequence[str]) -> dict[str, str]:
+    conf = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--conf {item!r}: use KEY=VALUE, e.g. spark.sql.shuffle.partitions=2")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def host_info() -> dict:
+    import psutil
+
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "loadavg_start": os.getloadavg()[0],
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    from datapipeline.bench import platform as bench_platform
+
+    size = stats.sizing(args.scale, args.records, args.rate, args.duration, args.merge_share)
+    extra_conf = parse_conf(args.conf)
+    prog = Progress()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    pinned = versions.load()
+    result: dict = {
+        "schema": 1,
+        "run_id": run_id,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": host_info(),
+        "versions": {k: pinned.get(k) for k in ("SPARK_VERSION", "DELTA_VERSION", "KAFKA_VERSION")},
+        "sizing": size.as_dict(),
+        "config": {
+            "trigger_interval": args.trigger_interval,
+            "max_offsets_per_trigger": args.max_offsets_per_trigger,
+            "extra_conf": extra_conf,
+            "platform": "running" if args.use_running else "private",
+        },
+    }
+    prog.line(f"bench {run_id}: {size.records:,} bulk records, {size.rate:,.0f} ev/s for {size.duration_s:g}s")
+    echo = lambda line: prog.line(f"  {line}")  # noqa: E731
+    ctx = (
+        bench_platform.running_platform(echo)
+        if args.use_running
+        else bench_platform.private_platform(echo, keep=args.keep_platform)
+    )
+    with prog.phase("platform"):
+        plat = ctx.__enter__()
+    try:
+        _measure(args, plat, size, extra_conf, run_id, result, prog)
+    finally:
+        with prog.phase("platform stop"):
+            ctx.__exit__(*sys.exc_info())
+    result["host"]["loadavg_end"] = os.getloadavg()[0]
+    result["phases"] = prog.phases
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["targets"] = stats.targets(result)
+    return result
+
+
+def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, result: dict, prog: Progress) -> None:
+    from datapipeline.bench import kafka_perf, memory
+    from datapipeline.bench import platform as bench_platform
+    from datapipeline.ingest.config import IngestConfig, Lake
+    from datapipeline.producer import ensure_topic
+    from datapipeline.spark.session import S3Settings, build_session
+
+    topic = f"bench.{run_id}"
+    bootstrap = plat.kafka_bootstrap
+    s3 = S3Settings(endpoint=plat.s3_endpoint, access_key=plat.s3_access_key, secret_key=plat.s3_secret_key)
+    root = f"s3a://{plat.lake_bucket}/bench/{run_id}"
+    latencies: dict[str, list[float]] = {}
+
+    with prog.phase(f"produce {size.records:,} records (as fast as possible)"):
+        ensure_topic(bootstrap, topic, 3)
+        bulk = bench_platform.produce_generated(bootstrap, topic, size.records, seed=1, rate=None)
+        result.setdefault("produce", {})["bulk"] = bulk
+    prog.line(
+        f"  produced {bulk['records']:,} records, {bulk['bytes'] / stats.MIB:.1f} MB, "
+        f"{bulk['achieved_rate']:,.0f} rec/s"
+    )
+
+    with prog.phase("raw consume ceiling (kafka-tools ConsumerPerformance)"):
+        raw = kafka_perf.run(paths.KAFKA_JARS_DIR, bootstrap, topic, size.records, f"bench-perf-{run_id}", args.out)
+        result["raw_consume"] = raw
+    prog.line(f"  raw consume: {raw['fetch_msgs_per_s']:,.0f} msg/s, {raw['fetch_mb_per_s']:.1f} MB/s (fetch)")
+
+    with prog.phase("Spark session"):
+        spark = build_session("datapipeline-bench", s3=s3, extra_conf=extra_conf)
+    from datapipeline.bench import phases
+
+    try:
+        base = IngestConfig(
+            kafka_bootstrap=bootstrap,
+            topic=topic,
+            lake=Lake(f"{root}/bronze-only"),
+            checkpoint=f"{root}/bronze-only/_checkpoints/ingest",
+            s3=s3,
+            max_offsets_per_trigger=args.max_offsets_per_trigger,
+            app_id=f"bench:{run_id}",
+        )
+        with prog.phase("bronze-only ingest, availableNow"):
+            b = phases.available_now(spark, base, bulk["bytes"], bulk["records"], bronze_only=True)
+            result["bronze_only"] = b
+        prog.line(f"  bronze-only: {b['rows_per_s']:,.0f} rows/s, {b['mb_per_s']:.1f} MB/s in {b['batches']} batch(es)")
+
+        lake = Lake(f"{root}/full")
+        full_cfg = replace(base, lake=lake, checkpoint=lake.checkpoint())
+        with prog.phase("full job, availableNow"):
+            f = phases.available_now(spark, full_cfg, bulk["bytes"], bulk["records"], bronze_only=False)
+            result["full_job"] = f
+        prog.line(f"  full job: {f['rows_per_s']:,.0f} rows/s, {f['mb_per_s']:.1f} MB/s in {f['batches']} batch(es)")
+        result["ratios"] = {
+            "bronze_only_vs_raw": stats.ratio(b["rows_per_s"], raw["fetch_msgs_per_s"]),
+            "full_job_vs_raw": stats.ratio(f["rows_per_s"], raw["fetch_msgs_per_s"]),
+        }
+
+        if "continuous" not in args.skip:
+            _continuous(spark, phases, bench_platform, full_cfg, size, args, result, latencies, prog)
+        if "merge" not in args.skip:
+            with prog.phase("silver MERGE on a realistic batch"):
+                mlake = Lake(f"{root}/merge")
+                tables = {"silver_events": mlake.table("silver_events"), "silver_orders": mlake.table("silver_orders")}
+                result["merge"] = phases.merge_bench(spark, bootstrap, topic, tables, size.merge_share)
+            for name, m in result["merge"].items():
+                prog.line(
+                    f"  MERGE {name}: {m['source_rows']:,} rows into {m['target_rows_before']:,} "
+                    f"at {m['rows_per_s']:,.0f} rows/s"
+                )
+        result["driver_memory"] = memory.driver_peaks(spark)
+        if "optimize" not in args.skip:
+            with prog.phase("OPTIMIZE (file counts before/after)"):
+                tables = {f"bronze_only.{k}": v for k, v in base.tables.items() if k == "bronze"}
+                tables.update(full_cfg.tables)
+                result["files"] = phases.optimize_all(spark, tables)
+        result["driver_memory"] = memory.driver_peaks(spark)
+    finally:
+        spark.stop()
+    result["_latencies"] = latencies
+
+
+def _continuous(spark, phases, bench_platform, full_cfg, size, args, result, latencies, prog) -> None:
+    cfg = replace(full_cfg, trigger="processingTime", processing_time=args.trigger_interval)
+    since_ms = int(time.time() * 1000)
+    with prog.phase(
+        f"continuous mode: {size.rate:,.0f} ev/s for {size.duration_s:g}s, trigger {args.trigger_interval}"
+    ):
+        query = phases.start_continuous(spark, cfg)
+        try:
+            with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+                fut = pool.submit(
+                    bench_platform.produce_generated,
+                    cfg.kafka_bootstrap,
+                    cfg.topic,
+                    size.continuous_records,
+                    2,
+                    size.rate,
+                )
+                produced = fut.result()
+            result["produce"]["continuous"] = produced
+            prog.line(
+                f"  produced {produced['records']:,} at {produced['achieved_rate']:,.0f} ev/s (target {size.rate:,.0f})"
+            )
+            target = sum(bench_platform.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
+            waited = phases.drain(query, target, timeout_s=max(120.0, size.duration_s * 3))
+            result["produce"]["continuous"]["drain_seconds"] = waited
+        finally:
+            query.stop()
+    with prog.phase("freshness from the Delta logs"):
+        fresh = {}
+        for table in ("bronze", "silver_events"):
+            values, unmatched = phases_latencies(spark, cfg, table, since_ms)
+            latencies[table] = values
+            fresh[table] = {**stats.summarize(values), "rows_without_commit": unmatched}
+        result["freshness"] = fresh
+    for table, s in result["freshness"].items():
+        if s.get("n"):
+            prog.line(
+                f"  freshness {table}: p50 {s['p50']:.2f}s p95 {s['p95']:.2f}s p99 {s['p99']:.2f}s ({s['n']:,} rows)"
+            )
+
+
+def phases_latencies(spark, cfg, table: str, since_ms: int):
+    from datapipeline.bench import freshness
+
+    return freshness.latencies(spark, cfg.tables["bronze"], cfg.tables[table], since_ms)
+
+
+def save(result: dict, out: Path) -> tuple[Path, Path]:
+    from datapipeline.bench import chart
+
+    latencies = result.pop("_latencies", {})
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"result-{result['run_id']}.png"
+    result["chart"] = str(png)
+    chart.render(result, latencies, png)
+    path = out / f"result-{result['run_id']}.json"
+    text = json.dumps(result, indent=2, default=str)
+    path.write_text(text)
+    (out / "latest.json").write_text(text)
+    return path, png
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.markdown is not None:
+        if not args.markdown.is_file():
+            print(f"bench: error: {args.markdown} not found: run `task bench` first", file=sys.stderr)
+            return 2
+        print(stats.markdown(json.loads(args.markdown.read_text())))
+        return 0
+    logging.basicConfig(level=logging.WARNING)
+    # kafka-python logs every refused connection while the broker starts: the probe retries anyway.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    try:
+        result = run(args)
+    except RecursionError:
+        raise
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    path, png = save(result, args.out)
+    print()
+    print(stats.markdown(result))
+    print()
+    r = result.get("ratios", {}).get("bronze_only_vs_raw")
+    print(f"ratio bronze ingest / raw consume: {r:.2f}" if r else "ratio bronze ingest / raw consume: n/a")
+    for name, t in result["targets"].items():
+        verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
+        print(f"target {name} {t['target']}: {verdict} ({t['value']})")
+    print(f"result: {path}\nchart:  {png}")
+    return 0

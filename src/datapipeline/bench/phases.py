@@ -1,0 +1,184 @@
+"""The Spark phases of the benchmark. Each takes its dependencies and returns plain figures."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from datapipeline import maintenance
+from datapipeline.bench.stats import throughput
+from datapipeline.ingest import bronze, job, silver
+from datapipeline.ingest.config import IngestConfig
+from datapipeline.ingest.parse import parse_events, split
+
+
+def bronze_only_writer(path: str, app_id: str) -> Callable[[DataFrame, int], None]:
+    """Bench-only ``foreachBatch`` writer: just the job's bronze step (same functions, same
+    idempotent append), to separate bronze ingest speed from the rest of the micro-batch."""
+
+    def write(batch_df: DataFrame, batch_id: int) -> None:
+        bronze.append_once(bronze.from_kafka(batch_df, F.lit(datetime.now(UTC))), path, app_id, batch_id)
+
+    return write
+
+
+def _plain(progress) -> dict:
+    """The fields we use of a StreamingQueryProgress, as plain data. (Its ``.json`` can recurse
+    forever in pyspark 4.0 when built from a Python dict, so read item by item.)"""
+    sources = []
+    for source in progress["sources"]:
+        end = source["endOffset"]
+        sources.append({"endOffset": json.loads(end) if isinstance(end, str) else end})
+    return {
+        "numInputRows": int(progress["numInputRows"]),
+        "durationMs": {k: int(v) for k, v in dict(progress["durationMs"]).items()},
+        "sources": sources,
+    }
+
+
+def _progress(query: StreamingQuery) -> list[dict]:
+    return [_plain(p) for p in query.recentProgress]
+
+
+def _batches(progress: list[dict]) -> dict:
+    busy = [p for p in progress if p.get("numInputRows", 0) > 0]
+    return {
+        "batches": len(busy),
+        "batch_seconds": [p["durationMs"].get("triggerExecution", 0) / 1000 for p in busy],
+        # Where a batch's time goes: addBatch = the foreachBatch writer; the rest is planning/offsets.
+        "duration_ms": {
+            k: sum(p["durationMs"].get(k, 0) for p in busy)
+            for k in ("addBatch", "latestOffset", "queryPlanning", "walCommit", "commitOffsets", "triggerExecution")
+        },
+    }
+
+
+def available_now(spark: SparkSession, cfg: IngestConfig, nbytes: int, expected_rows: int, bronze_only: bool) -> dict:
+    """One ``availableNow`` run from an empty checkpoint over the whole topic; wall time from
+    query start to its end (tables created before the clock starts)."""
+    if bronze_only:
+        job.ensure_tables(spark, {"bronze": cfg.tables["bronze"]})
+        writer = bronze_only_writer(cfg.tables["bronze"], cfg.app_id)
+    else:
+        job.ensure_tables(spark, cfg.tables)
+        writer = job.make_batch_writer(cfg.tables, cfg.app_id)
+    start = time.monotonic()
+    query = (
+        job.read_kafka(spark, cfg)
+        .writeStream.queryName(f"bench-{'bronze' if bronze_only else 'full'}")
+        .option("checkpointLocation", cfg.checkpoint)
+        .foreachBatch(writer)
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+    seconds = time.monotonic() - start
+    rows = spark.read.format("delta").load(cfg.tables["bronze"]).count()
+    if rows != expected_rows:
+        raise RuntimeError(f"bronze has {rows} rows after the availableNow run, expected {expected_rows}")
+    return {**throughput(rows, nbytes, seconds), **_batches(_progress(query))}
+
+
+def _consumed(query: StreamingQuery) -> int:
+    last = query.lastProgress
+    if last is None:
+        return -1
+    total = 0
+    for source in _plain(last)["sources"]:
+        for offsets in (source["endOffset"] or {}).values():
+            total += sum(int(v) for v in offsets.values())
+    return total
+
+
+def start_continuous(spark: SparkSession, cfg: IngestConfig, timeout_s: float = 120) -> StreamingQuery:
+    """The job itself (``job.run``) with a processingTime trigger; returns once the first batch ran."""
+    query = job.run(spark, cfg)
+    deadline = time.monotonic() + timeout_s
+    while query.lastProgress is None:
+        if not query.isActive or time.monotonic() > deadline:
+            raise RuntimeError(f"continuous query did not report progress within {timeout_s:.0f}s: {query.exception()}")
+        time.sleep(0.2)
+    return query
+
+
+def drain(query: StreamingQuery, target_total_offset: int, timeout_s: float) -> float:
+    """Wait until the query has processed up to ``target_total_offset`` (sum over partitions);
+    returns the seconds waited. Raises if the query dies; stops waiting at the timeout."""
+    start = time.monotonic()
+    while _consumed(query) < target_total_offset:
+        if not query.isActive:
+            raise RuntimeError(f"continuous query stopped: {query.exception()}")
+        if time.monotonic() - start > timeout_s:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
+def merge_bench(spark: SparkSession, kafka_bootstrap: str, topic: str, tables: dict[str, str], share: float) -> dict:
+    """Time ``silver.merge_events`` and ``silver.merge_orders`` on a realistic batch into non-empty
+    tables: the topic's valid events are split by a hash of ``event_id``; ``1 - share`` of them
+    seed the targets (untimed), the rest (with their duplicates and updates of seeded orders) is
+    the timed batch."""
+    raw = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", kafka_bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .option("includeHeaders", "true")
+        .load()
+    )
+    valid, _bad = split(parse_events(bronze.from_kafka(raw, F.lit(datetime.now(UTC)))))
+    valid = valid.persist()
+    valid.count()
+    in_batch = (F.abs(F.xxhash64("event_id")) % 1000) < int(share * 1000)
+    seed, batch = valid.where(~in_batch).persist(), valid.where(in_batch).persist()
+    batch_rows = batch.count()
+    job.ensure_tables(spark, tables)
+    silver.merge_events(spark, seed, tables["silver_events"])
+    silver.merge_orders(spark, seed, tables["silver_orders"])
+    out = {}
+    for name, step in (("silver_events", silver.merge_events), ("silver_orders", silver.merge_orders)):
+        before = spark.read.format("delta").load(tables[name]).count()
+        start = time.monotonic()
+        step(spark, batch, tables[name])
+        seconds = time.monotonic() - start
+        out[name] = {
+            "source_rows": batch_rows,
+            "target_rows_before": before,
+            "target_rows_after": spark.read.format("delta").load(tables[name]).count(),
+            "seconds": seconds,
+            "rows_per_s": batch_rows / seconds,
+        }
+    for df in (seed, batch, valid):
+        df.unpersist()
+    return out
+
+
+def num_files(spark: SparkSession, path: str) -> int:
+    return int(DeltaTable.forPath(spark, path).detail().select("numFiles").first()[0])
+
+
+def optimize_all(spark: SparkSession, tables: dict[str, str]) -> dict[str, dict]:
+    """Delta file count of each table before and after OPTIMIZE (no VACUUM: it changes nothing
+    in the snapshot, only storage)."""
+    out = {}
+    for name, path in tables.items():
+        before = num_files(spark, path)
+        start = time.monotonic()
+        removed, added = maintenance.optimize(spark, path)
+        out[name] = {
+            "before": before,
+            "after": num_files(spark, path),
+            "removed": removed,
+            "added": added,
+            "seconds": time.monotonic() - start,
+        }
+    return out

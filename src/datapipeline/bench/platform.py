@@ -1,0 +1,92 @@
+"""Where the benchmark runs: a private local platform (ZooKeeper, Kafka, MinIO on free loopback
+ports in a temp folder) or the running one; and the producer side (bulk and paced)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from datapipeline.local.config import PlatformConfig, Ports
+from datapipeline.local.platform import LocalPlatform
+
+SERVICES = ["zookeeper", "kafka", "minio"]  # no PostgreSQL/Airflow: the benchmark runs Spark directly
+
+
+def free_ports() -> Ports:
+    """Distinct free loopback ports (held open together while picking, so no repeats)."""
+    with ExitStack() as stack:
+        picked = []
+        for _ in range(6):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            picked.append(sock.getsockname()[1])
+    zookeeper, kafka, minio, minio_console, postgres, airflow = picked
+    return Ports(
+        zookeeper=zookeeper, kafka=kafka, minio=minio, minio_console=minio_console, postgres=postgres, airflow=airflow
+    )
+
+
+@contextmanager
+def private_platform(echo: Callable[[str], None], keep: bool = False) -> Iterator[LocalPlatform]:
+    root = Path(tempfile.mkdtemp(prefix="dp-bench-"))
+    root.chmod(0o755)
+    plat = LocalPlatform(PlatformConfig(root=root, ports=free_ports()))
+    try:
+        plat.up(SERVICES, echo=echo)
+        yield plat
+    finally:
+        plat.down(SERVICES, echo=echo)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running_platform(echo: Callable[[str], None]) -> Iterator[LocalPlatform]:
+    plat = LocalPlatform()
+    unhealthy = [s.name for s in plat.status() if s.name in SERVICES and s.state != "healthy"]
+    if unhealthy:
+        raise RuntimeError(f"{', '.join(unhealthy)} not healthy: run `task local:up` (or drop --use-running)")
+    echo(f"using the running platform in {plat.cfg.root}")
+    yield plat
+
+
+def produce_generated(bootstrap: str, topic: str, count: int, seed: int, rate: float | None) -> dict:
+    """Generate ``count`` records (seeded) and send them, paced at ``rate`` if given. Picklable
+    (runs in a spawned process for the continuous phase, so the Spark driver's Python process and
+    the producer do not share a GIL). The rate achieved is measured, not assumed."""
+    from datapipeline.events.generator import generate
+    from datapipeline.producer import produce
+
+    # Hostile kinds nest JSON up to contract.MAX_NESTING_DEPTH (999) levels: json.dumps recurses
+    # that deep, past Python's default limit of 1000 frames.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
+    records = generate(count, seed=seed)
+    nbytes = sum(len(r.key or b"") + len(r.value or b"") for r in records)
+    res = produce(records, bootstrap, topic, rate=rate, timeout_s=120)
+    if not res.ok:
+        raise RuntimeError(f"produce: {res.failed} of {res.sent} records failed: {res.errors.most_common(1)}")
+    return {
+        "records": res.sent,
+        "delivered": res.delivered,
+        "bytes": nbytes,
+        "seconds": res.seconds,
+        "target_rate": rate,
+        "achieved_rate": res.sent / res.seconds,
+        "valid_events": sum(1 for r in records if r.kind == "event"),
+    }
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()

@@ -1,0 +1,206 @@
+"""Pure logic of the benchmark: percentiles, sizing, targets and the Markdown table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+MIB = 1024 * 1024  # Kafka's ConsumerPerformance reports MB as MiB; so do we
+
+# Targets of issue 6 on the 2-core machine.
+TARGET_INGEST_RATIO = 0.5  # bronze ingest rows/s >= 0.5 x raw consume msgs/s
+TARGET_P99_FRESHNESS_S = 5.0  # continuous p99 freshness at the target produce rate
+DEFAULT_RATE = 5000.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) with linear interpolation between closest ranks
+    (numpy's default method). Raises on an empty input or ``q`` outside 0..100."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile {q} is outside 0..100")
+    data = sorted(values)
+    pos = (len(data) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def summarize(values: Sequence[float]) -> dict[str, float | int]:
+    """n, min, mean, p50, p95, p99, max of latencies (seconds)."""
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "min": min(values),
+        "mean": sum(values) / len(values),
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values),
+    }
+
+
+def throughput(rows: int, nbytes: int, seconds: float) -> dict[str, float | int]:
+    if seconds <= 0:
+        raise ValueError(f"duration {seconds}s must be > 0")
+    return {
+        "rows": rows,
+        "mb": nbytes / MIB,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "mb_per_s": nbytes / MIB / seconds,
+    }
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How much the benchmark does. ``scale`` multiplies the defaults; explicit values win."""
+
+    records: int  # bulk records: raw consume, availableNow runs, MERGE batch
+    rate: float  # continuous-mode produce rate (records/s)
+    duration_s: float  # continuous-mode produce duration
+    merge_share: float  # share of the valid bulk events in the timed MERGE batch
+
+    @property
+    def continuous_records(self) -> int:
+        return int(self.rate * self.duration_s)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "continuous_records": self.continuous_records}
+
+
+DEFAULT_RECORDS = 200_000
+DEFAULT_DURATION_S = 40.0
+
+
+def sizing(
+    scale: float = 1.0,
+    records: int | None = None,
+    rate: float | None = None,
+    duration_s: float | None = None,
+    merge_share: float = 0.2,
+) -> Sizing:
+    """Default: 200,000 bulk records and 40 s at 5,000 events/s (a few minutes in all)."""
+    if scale <= 0:
+        raise ValueError(f"--scale {scale} must be > 0")
+    if not 0 < merge_share < 1:
+        raise ValueError(f"--merge-share {merge_share} must be between 0 and 1")
+    size = Sizing(
+        records=records if records is not None else max(1000, int(DEFAULT_RECORDS * scale)),
+        rate=rate if rate is not None else DEFAULT_RATE,
+        duration_s=duration_s if duration_s is not None else max(5.0, DEFAULT_DURATION_S * scale),
+        merge_share=merge_share,
+    )
+    if size.records <= 0 or size.rate <= 0 or size.duration_s <= 0:
+        raise ValueError("--records, --rate and --duration must be > 0")
+    return size
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return numerator / denominator
+
+
+def targets(result: dict) -> dict[str, dict]:
+    """Each target with its value and whether it is met (None when not measured)."""
+    fresh = result.get("freshness", {}).get("bronze", {})
+    p99 = fresh.get("p99")
+    r = result.get("ratios", {}).get("bronze_only_vs_raw")
+    return {
+        "bronze_ingest_ratio": {
+            "target": f">= {TARGET_INGEST_RATIO}",
+            "value": r,
+            "met": None if r is None else r >= TARGET_INGEST_RATIO,
+        },
+        "continuous_p99_freshness_s": {
+            "target": f"<= {TARGET_P99_FRESHNESS_S}",
+            "value": p99,
+            "met": None if p99 is None else p99 <= TARGET_P99_FRESHNESS_S,
+        },
+    }
+
+
+def _num(value, digits: int = 0, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def summary_rows(result: dict) -> list[tuple[str, str]]:
+    """(figure, value) pairs, in the order they are printed and put into the README."""
+    raw = result.get("raw_consume", {})
+    bronze = result.get("bronze_only", {})
+    full = result.get("full_job", {})
+    ratios = result.get("ratios", {})
+    cont = result.get("produce", {}).get("continuous", {})
+    rows = [
+        (
+            "raw Kafka consume (kafka-tools ConsumerPerformance, fetch rate)",
+            f"{_num(raw.get('fetch_msgs_per_s'))} msg/s, {_num(raw.get('fetch_mb_per_s'), 1)} MB/s",
+        ),
+        (
+            "bronze ingest, availableNow (bronze-only writer)",
+            f"{_num(bronze.get('rows_per_s'))} rows/s, {_num(bronze.get('mb_per_s'), 1)} MB/s",
+        ),
+        ("ratio bronze ingest / raw consume", _num(ratios.get("bronze_only_vs_raw"), 2)),
+        (
+            "full job, availableNow (bronze+quarantine+silver MERGE+gold)",
+            f"{_num(full.get('rows_per_s'))} rows/s, {_num(full.get('mb_per_s'), 1)} MB/s",
+        ),
+        ("ratio full job / raw consume", _num(ratios.get("full_job_vs_raw"), 2)),
+    ]
+    for table in ("bronze", "silver_events"):
+        f = result.get("freshness", {}).get(table, {})
+        rows.append(
+            (
+                f"freshness {table}, continuous (p50 / p95 / p99)",
+                f"{_num(f.get('p50'), 2)} / {_num(f.get('p95'), 2)} / {_num(f.get('p99'), 2)} s "
+                f"({_num(f.get('n'))} rows)",
+            )
+        )
+    rows.append(
+        (
+            "continuous produce rate (target / achieved)",
+            f"{_num(cont.get('target_rate'))} / {_num(cont.get('achieved_rate'))} ev/s",
+        )
+    )
+    for name, m in result.get("merge", {}).items():
+        rows.append(
+            (
+                f"MERGE {name} ({_num(m.get('source_rows'))} rows into {_num(m.get('target_rows_before'))})",
+                f"{_num(m.get('rows_per_s'))} rows/s",
+            )
+        )
+    mem = result.get("driver_memory", {})
+    rows.append(
+        (
+            "driver peak memory (JVM VmHWM / Python VmHWM)",
+            f"{_num(mem.get('jvm_peak_rss_mb'))} / {_num(mem.get('python_peak_rss_mb'))} MiB",
+        )
+    )
+    files = result.get("files", {})
+    if files:
+        rows.append(
+            (
+                "Delta files before -> after OPTIMIZE",
+                ", ".join(f"{t} {v.get('before')} -> {v.get('after')}" for t, v in files.items()),
+            )
+        )
+    load = result.get("host", {})
+    rows.append(
+        (
+            "machine (cores; load average at start / end)",
+            f"{load.get('cpus')} cores; {_num(load.get('loadavg_start'), 2)} / {_num(load.get('loadavg_end'), 2)}",
+        )
+    )
+    return rows
+
+
+def markdown(result: dict) -> str:
+    lines = ["| figure | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in summary_rows(result)]
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""Pure logic of `task bench`: percentiles, sizing, output parsing, report shape (no timings)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from datapipeline.bench import cli, kafka_perf, memory, stats
+
+
+def test_percentile_matches_linear_interpolation_by_hand():
+    values = [10.0, 1.0, 4.0, 3.0, 2.0]  # sorted: 1 2 3 4 10
+    assert stats.percentile(values, 0) == 1.0
+    assert stats.percentile(values, 50) == 3.0
+    assert stats.percentile(values, 100) == 10.0
+    # rank (5-1)*0.95 = 3.8 -> 4 + 0.8*(10-4)
+    assert stats.percentile(values, 95) == pytest.approx(8.8)
+    assert stats.percentile([7.0], 99) == 7.0
+
+
+def test_percentile_agrees_with_numpy_default():
+    np = pytest.importorskip("numpy")
+    rng = random.Random(3)  # noqa: S311 - test data, not crypto
+    values = [rng.expovariate(1.0) for _ in range(1001)]
+    for q in (50, 95, 99, 99.9):
+        assert stats.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+@pytest.mark.parametrize("bad", [-1, 100.5])
+def test_percentile_rejects_bad_input(bad):
+    with pytest.raises(ValueError, match=r"outside 0\.\.100"):
+        stats.percentile([1.0], bad)
+    with pytest.raises(ValueError, match="no values"):
+        stats.percentile([], 50)
+
+
+def test_summarize_orders_and_counts():
+    s = stats.summarize([float(i) for i in range(1, 101)])
+    assert s["n"] == 100 and s["min"] == 1 and s["max"] == 100
+    assert s["p50"] <= s["p95"] <= s["p99"] <= s["max"]
+    assert s["mean"] == pytest.approx(50.5)
+    assert stats.summarize([]) == {"n": 0}
+
+
+def test_throughput_in_mib():
+    t = stats.throughput(rows=1000, nbytes=4 * stats.MIB, seconds=2.0)
+    assert t["rows_per_s"] == 500 and t["mb"] == 4 and t["mb_per_s"] == 2
+    with pytest.raises(ValueError):
+        stats.throughput(1, 1, 0)
+
+
+def test_sizing_defaults_scale_and_overrides():
+    default = stats.sizing()
+    assert (default.records, default.rate, default.duration_s) == (200_000, 5000.0, 40.0)
+    assert default.continuous_records == 200_000
+    half = stats.sizing(scale=0.5)
+    assert (half.records, half.duration_s) == (100_000, 20.0)
+    tiny = stats.sizing(scale=0.001)
+    assert tiny.records == 1000 and tiny.duration_s == 5.0  # floors
+    explicit = stats.sizing(scale=3, records=50, rate=100, duration_s=2)
+    assert (explicit.records, explicit.rate, explicit.continuous_records) == (50, 100, 200)
+    for kwargs in ({"scale": 0}, {"merge_share": 1.0}, {"rate": -1}):
+        with pytest.raises(ValueError):
+            stats.sizing(**kwargs)
+
+
+CONSUMER_PERF_OUTPUT = """\
+start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, \
+fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+2026-11-28T07:05:00.100, 2026-11-28T07:05:01.600, 74.4, 49.6, 200000, 133333.3, 300, 1200, 62.0, 166666.7
+"""
+
+
+def test_consumer_perf_output_is_parsed():
+    r = kafka_perf.parse(CONSUMER_PERF_OUTPUT)
+    assert r["msgs"] == 200000 and r["fetch_msgs_per_s"] == pytest.approx(166666.7)
+    assert r["mb"] == pytest.approx(74.4) and r["rebalance_ms"] == 300
+
+
+def test_consumer_perf_garbage_is_an_error():
+    with pytest.raises(kafka_perf.PerfToolError, match="unexpected ConsumerPerformance output"):
+        kafka_perf.parse("Exception in thread main\n")
+
+
+def test_consumer_perf_missing_jars_says_bootstrap(tmp_path: Path):
+    with pytest.raises(kafka_perf.PerfToolError, match="task bootstrap"):
+        kafka_perf.command(tmp_path, "127.0.0.1:9092", "t", 10, "g", tmp_path / "log4j")
+
+
+def test_vm_hwm_parsed_in_bytes():
+    text = "Name:\tjava\nVmPeak:\t 9000 kB\nVmHWM:\t  524288 kB\nVmRSS:\t 1000 kB\n"
+    assert memory.parse_vm_hwm(text) == 512 * 1024 * 1024
+    with pytest.raises(ValueError, match="VmHWM"):
+        memory.parse_vm_hwm("Name:\tjava\n")
+
+
+def test_parse_conf():
+    assert cli.parse_conf(["spark.sql.shuffle.partitions=2", "spark.driver.memory = 2g"]) == {
+        "spark.sql.shuffle.partitions": "2",
+        "spark.driver.memory": "2g",
+    }
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        cli.parse_conf(["spark.sql.shuffle.partitions"])
+
+
+def sample_result(ratio: float, p99: float) -> dict:
+    return {
+        "run_id": "20261128T000000Z",
+        "host": {"cpus": 2, "loadavg_start": 1.0, "loadavg_end": 2.0},
+        "raw_consume": {"fetch_msgs_per_s": 100000.0, "fetch_mb_per_s": 37.0},
+        "bronze_only": {"rows_per_s": 100000.0 * ratio, "mb_per_s": 37.0 * ratio},
+        "full_job": {"rows_per_s": 1000.0, "mb_per_s": 0.4},
+        "ratios": {"bronze_only_vs_raw": ratio, "full_job_vs_raw": 0.01},
+        "freshness": {"bronze": {"n": 10, "p50": 1.0, "p95": 2.0, "p99": p99}},
+        "produce": {"continuous": {"target_rate": 5000.0, "achieved_rate": 4990.0}},
+        "merge": {"silver_events": {"source_rows": 100, "target_rows_before": 400, "rows_per_s": 50.0}},
+        "driver_memory": {"jvm_peak_rss_mb": 900.0, "python_peak_rss_mb": 150.0},
+        "files": {"bronze": {"before": 12, "after": 1}},
+    }
+
+
+@pytest.mark.parametrize(("ratio", "p99", "met"), [(0.6, 4.0, True), (0.4, 6.0, False)])
+def test_targets(ratio, p99, met):
+    t = stats.targets(sample_result(ratio, p99))
+    assert t["bronze_ingest_ratio"]["met"] is met
+    assert t["continuous_p99_freshness_s"]["met"] is met
+    assert stats.targets({})["bronze_ingest_ratio"]["met"] is None
+
+
+def test_markdown_table_has_every_figure():
+    table = stats.markdown(sample_result(0.6, 4.0))
+    lines = table.splitlines()
+    assert lines[:2] == ["| figure | value |", "|---|---|"]
+    assert all(line.startswith("| ") and line.endswith(" |") and line.count(" | ") == 1 for line in lines[2:])
+    for needle in ("100,000 msg/s", "60,000 rows/s", "0.60", "1.00 / 2.00 / 4.00 s", "bronze 12 -> 1", "900 / 150"):
+        assert needle in table, needle
+    # Missing sections print n/a instead of failing (e.g. --skip continuous).
+    assert "n/a" in stats.markdown({"host": {}})
+
+
+def test_markdown_cli_reads_a_result(tmp_path: Path, capsys):
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(sample_result(0.6, 4.0)))
+    assert cli.main(["--markdown", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("| figure | value |")
+    assert cli.main(["--markdown", str(tmp_path / "none.json")]) == 2
+    assert "run `task bench` first" in capsys.readouterr().err
