@@ -220,6 +220,37 @@ class Service(ABC):
         self.pid_file.unlink(missing_ok=True)
         return f"{self.name}: stopped pid {pid}{forced}"
 
+    def kill(self) -> str:
+        """Crash the service: SIGKILL to its whole process group, no grace period (fault tests).
+
+        The pid file stays, so :meth:`status` shows ``crashed`` until the next :meth:`start`.
+        """
+        proc = self.process()
+        if proc is None:
+            return f"{self.name}: not running"
+        pid = proc.pid
+        try:
+            group = [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            group = [proc]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        _gone, alive = psutil.wait_procs(group, timeout=10)
+        if self._popen is not None:
+            self._popen.wait(timeout=10)
+            self._popen = None
+        if alive:
+            raise ServiceError(f"{self.name}: pid(s) {[p.pid for p in alive]} still alive after SIGKILL")
+        return f"{self.name}: killed pid {pid} (SIGKILL)"
+
+    def restart(self, crash: bool = False) -> str:
+        """Stop (or with ``crash`` kill -9) and start again; returns the start summary."""
+        if crash:
+            self.kill()
+        else:
+            self.stop()
+        return self.start()
+
     def status(self) -> ServiceStatus:
         proc = self.process()
         if proc is None:
