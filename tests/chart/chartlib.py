@@ -31,7 +31,7 @@ VALUES_DIR = Path(__file__).parent / "values"
 RELEASE = "datapipeline"
 NAMESPACE = "datapipeline"
 # The MinIO operator's CRDs cannot be fetched (see scripts/k8s/fetch_schemas.py): Tenant objects are
-# asserted field by field in test_minio.py instead.
+# asserted field by field in test_credentials.py (TestMinioTenant) instead.
 NO_SCHEMA_KINDS = ("Tenant",)
 
 # Where each tool may live besides .local/bin and PATH (isolated venvs of PyPI-distributed tools).

@@ -1,5 +1,8 @@
 """Every container has requests and limits, and the whole platform fits a laptop: <= 4 CPU, 8 GiB requested.
 
+`pytest tests/chart/test_resources.py -k fit -s` prints the table and the totals of requests and
+limits (the README quotes them).
+
 The sum covers what runs at the same time: the project chart (including the `helm test` pod), the
 operators and Airflow as configured in charts/values/, Airflow's task pods at `core.parallelism`,
 and one SparkApplication (driver + executors, memory = heap + overhead). Not counted: kind's own
@@ -17,21 +20,28 @@ MEMORY_BUDGET = 8 * 2**30
 UPSTREAM = chartlib.ROOT / "charts" / "values"
 
 
-def _requests(resources: dict | None, where: str) -> tuple[float, float]:
+# (CPU requested, memory requested, CPU limit, memory limit) of one entry, all replicas together.
+Usage = tuple[float, float, float, float]
+
+
+def _requests(resources: dict | None, where: str) -> Usage:
     req = (resources or {}).get("requests") or {}
     lim = (resources or {}).get("limits") or {}
     assert "cpu" in req and "memory" in req, f"{where}: no cpu/memory requests"
-    assert "memory" in lim, f"{where}: no memory limit"
+    assert "cpu" in lim and "memory" in lim, f"{where}: no cpu/memory limits"
     assert quantity(lim["memory"]) >= quantity(req["memory"]), f"{where}: memory limit below request"
-    return quantity(req["cpu"]), quantity(req["memory"])
+    return quantity(req["cpu"]), quantity(req["memory"]), quantity(lim["cpu"]), quantity(lim["memory"])
 
 
-def chart_requests(objects: list[dict]) -> dict[str, tuple[float, float]]:
-    out: dict[str, tuple[float, float]] = {}
+def _times(usage: Usage, count: int) -> Usage:
+    return tuple(x * count for x in usage)  # type: ignore[return-value]
+
+
+def chart_requests(objects: list[dict]) -> dict[str, Usage]:
+    out: dict[str, Usage] = {}
 
     def add(name: str, resources: dict | None, count: int = 1) -> None:
-        cpu, mem = _requests(resources, name)
-        out[name] = (cpu * count, mem * count)
+        out[name] = _times(_requests(resources, name), count)
 
     for o in objects:
         kind, name, spec = o["kind"], o["metadata"]["name"], o.get("spec", {})
@@ -72,20 +82,24 @@ def upstream_requests() -> dict[str, tuple[float, float]]:
     for component in ("scheduler", "apiServer", "dagProcessor", "triggerer"):
         out[f"airflow-{component}"] = _requests(jp(af, f"{component}.resources"), f"airflow {component}")
     parallelism = int(jp(af, "config.core.parallelism"))
-    cpu, mem = _requests(jp(af, "workers.resources"), "airflow workers")
-    out[f"airflow-task-pods-x{parallelism}"] = (cpu * parallelism, mem * parallelism)
+    workers = _requests(jp(af, "workers.resources"), "airflow workers")
+    out[f"airflow-task-pods-x{parallelism}"] = _times(workers, parallelism)
     return out
 
 
-def spark_requests(app: dict) -> tuple[float, float]:
+def spark_requests(app: dict) -> Usage:
+    """Driver + executors. Spark sets the pod's memory limit to heap + overhead and its CPU limit to
+    `coreLimit`, else `cores` (spark-operator 2.5)."""
     d, e = app["spec"]["driver"], app["spec"]["executor"]
-    cpu = quantity(d["coreRequest"]) + e["instances"] * quantity(e["coreRequest"])
+    n = e["instances"]
+    cpu = quantity(d["coreRequest"]) + n * quantity(e["coreRequest"])
+    cpu_limit = quantity(d.get("coreLimit", d["cores"])) + n * quantity(e.get("coreLimit", e["cores"]))
     mem = (
         spark_memory(d["memory"])
         + spark_memory(d["memoryOverhead"])
-        + e["instances"] * (spark_memory(e["memory"]) + spark_memory(e["memoryOverhead"]))
+        + n * (spark_memory(e["memory"]) + spark_memory(e["memoryOverhead"]))
     )
-    return cpu, mem
+    return cpu, mem, cpu_limit, mem
 
 
 def test_every_chart_workload_has_requests_and_limits(all_objects):
@@ -96,7 +110,7 @@ def test_every_chart_workload_has_requests_and_limits(all_objects):
 
 def test_kraft_node_pools_are_counted():
     parts = chart_requests(chartlib.render_chart(values_files=[chartlib.VALUES_DIR / "kraft.yaml"]))
-    assert parts["KafkaNodePool/dual-role"] == (0.3 * 3, 3 * 768 * 2**20)
+    assert parts["KafkaNodePool/dual-role"][:2] == (0.3 * 3, 3 * 768 * 2**20)
 
 
 def test_platform_requests_fit_4_cpu_and_8_gib(all_objects):
@@ -105,10 +119,13 @@ def test_platform_requests_fit_4_cpu_and_8_gib(all_objects):
     assert {a["metadata"]["name"] for a in apps} == {"ingest", "maintenance"}
     # one Spark job at a time (the DAGs run them one after the other): count the largest
     parts["spark-job (largest)"] = max((spark_requests(a) for a in apps), key=lambda r: r[1])
-    cpu = sum(c for c, _ in parts.values())
-    mem = sum(m for _, m in parts.values())
-    table = "\n".join(f"  {k:40} {c:5.2f} CPU {m / 2**20:7.0f} MiB" for k, (c, m) in sorted(parts.items()))
-    print(f"requests:\n{table}\n  total {cpu:.2f} CPU, {mem / 2**30:.2f} GiB")
+    cpu, mem, cpu_limit, mem_limit = (sum(u[i] for u in parts.values()) for i in range(4))
+    table = "\n".join(
+        f"  {k:40} {c:5.2f} CPU {m / 2**20:7.0f} MiB   (limits {cl:5.2f} CPU {ml / 2**20:7.0f} MiB)"
+        for k, (c, m, cl, ml) in sorted(parts.items())
+    )
+    print(f"requests:\n{table}\n  total requests {cpu:.2f} CPU, {mem / 2**30:.2f} GiB")
+    print(f"  total limits {cpu_limit:.2f} CPU, {mem_limit / 2**30:.2f} GiB")
     assert cpu <= CPU_BUDGET, f"requests add up to {cpu:.2f} CPU > {CPU_BUDGET}:\n{table}"
     assert mem <= MEMORY_BUDGET, f"requests add up to {mem / 2**30:.2f} GiB > 8 GiB:\n{table}"
 
@@ -119,5 +136,5 @@ def test_budget_check_can_fail():
         values={"kafka": {"resources": {"requests": {"memory": "6Gi"}, "limits": {"memory": "6Gi"}}}},
         show_only=["templates/kafka/kafka-kafka.yaml"],
     )
-    mem = sum(m for _, m in {**chart_requests(objects), **upstream_requests()}.values())
+    mem = sum(u[1] for u in {**chart_requests(objects), **upstream_requests()}.values())
     assert mem > MEMORY_BUDGET

@@ -33,6 +33,17 @@ def test_platform_reports_ready():
     assert kubectl("-n", NS, "get", "tenant", "minio", "-o", "jsonpath={.status.healthStatus}") == "green"
 
 
+def test_lake_writer_pool_exists():
+    from datapipeline.local.airflow import LAKE_WRITER_POOL
+
+    out = kubectl(
+        "-n", NS, "exec", "deploy/airflow-scheduler", "-c", "scheduler", "--",
+        "airflow", "pools", "get", LAKE_WRITER_POOL, "--output", "json",
+    )  # fmt: skip
+    pools = json.loads(out)
+    assert [(p["pool"], int(p["slots"])) for p in pools] == [(LAKE_WRITER_POOL, 1)]
+
+
 def test_events_reach_delta_through_the_ingest_dag():
     clean = GeneratorOptions(duplicate_rate=0, out_of_order_rate=0, malformed_rate=0)
     records = generate(50, seed=time.time_ns() % 2**31, options=clean)
