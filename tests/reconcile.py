@@ -23,6 +23,20 @@ def expected_reasons(records: list[Record]) -> Counter:
     return Counter(r.expected_reason for r in records if r.kind == "malformed")
 
 
+def expected_outcome_by_value(records: list[Record]) -> dict[bytes | None, str | None]:
+    """Record value -> the quarantine reason it must get (None: accepted or an exact re-delivery).
+
+    Records with equal bytes always have the same outcome (checked here), so a row read back
+    from bronze is matched to what the generator declared by its value.
+    """
+    out: dict[bytes | None, str | None] = {}
+    for r in records:
+        want = r.expected_reason if r.kind == "malformed" else None
+        if out.setdefault(r.value, want) != want:
+            raise ValueError(f"equal values, different outcomes: {want} vs {out[r.value]}")
+    return out
+
+
 def expected_orders(records: list[Record]) -> dict[str, tuple]:
     """order_id -> (status, last_event_id, amount, currency, customer_id, country, n_items)."""
     best: dict[str, dict] = {}

@@ -6,7 +6,15 @@ import json
 from collections import Counter
 from decimal import Decimal
 
-from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
+from datapipeline.events.contract import MAX_VALUE_BYTES
+from datapipeline.events.generator import (
+    ACCEPTED_KINDS,
+    HOSTILE_KINDS,
+    MALFORMED_KINDS,
+    QUARANTINED_KINDS,
+    GeneratorOptions,
+    generate,
+)
 
 
 def test_same_seed_same_records_and_exact_count():
@@ -53,3 +61,41 @@ def test_extra_field_appears_from_the_given_event_on():
     records = generate(300, seed=2, options=GeneratorOptions(extra_field_from=100, malformed_rate=0))
     with_channel = [r for r in records if r.kind == "event" and "channel" in json.loads(r.value)]
     assert 150 < len(with_channel) < 210
+
+
+def test_hostile_corpus_kinds_are_all_generated_and_annotated():
+    records = generate(1500, seed=13, options=GeneratorOptions(kinds=HOSTILE_KINDS, malformed_rate=0.1))
+    quarantined = {r.malformed_kind for r in records if r.kind == "malformed"}
+    accepted = {r.accepted_kind for r in records if r.accepted_kind}
+    assert quarantined == set(QUARANTINED_KINDS) and accepted == set(ACCEPTED_KINDS)
+    assert len(HOSTILE_KINDS) >= 20 + len(ACCEPTED_KINDS)
+    for r in records:
+        if r.kind == "malformed":
+            assert r.expected_reason and r.event is None
+        else:
+            assert r.expected_reason is None and r.event["event_id"]
+    big = [r for r in records if r.malformed_kind == "value_too_large"]
+    assert big and all(len(r.value) > MAX_VALUE_BYTES for r in big)
+    assert all(r.key is None for r in records if r.accepted_kind == "null_key")
+
+
+def test_conflicting_duplicate_follows_its_original_with_the_same_key():
+    records = generate(1500, seed=13, options=GeneratorOptions(kinds=("conflicting_duplicate",), malformed_rate=0.1))
+    originals: dict[str, int] = {}
+    conflicts = 0
+    for i, r in enumerate(records):
+        if r.kind == "event":
+            originals[r.event["event_id"]] = i
+        elif r.malformed_kind == "conflicting_duplicate":
+            ev = json.loads(r.value)
+            first = records[originals[ev["event_id"]]]
+            assert first.key == r.key and first.value != r.value
+            assert ev["customer"] != first.event["customer"]
+            conflicts += 1
+    assert conflicts > 100
+
+
+def test_default_mix_has_no_oversized_or_accepted_kinds():
+    records = generate(3000, seed=8, options=GeneratorOptions(malformed_rate=0.05))
+    assert not any(r.accepted_kind for r in records)
+    assert max(len(r.value or b"") for r in records) < 10_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.ingest import gold, silver
 from datapipeline.ingest.config import Lake
-from datapipeline.ingest.job import ensure_tables
+from datapipeline.ingest.job import ensure_tables, make_batch_writer
 from datapipeline.ingest.parse import parse_events, split
 
 
@@ -153,3 +154,77 @@ def test_gold_matches_a_python_aggregate(spark, tables):
         "FROM g"
     ).collect()
     assert {(r["m"], r["currency"]): [r["n"], r["paid_revenue"]] for r in got} == dict(expected)
+
+
+# --- duplicate event_id with different content: quarantined, never a silent first-write-wins ----
+
+
+def kafka_batch(spark, values: list[tuple[int, int, bytes]]):
+    """A Kafka micro-batch as the source hands it to foreachBatch: (partition, offset, value)."""
+    rows = [(None, v, [], "orders", p, o, datetime(2026, 1, 1, tzinfo=UTC)) for p, o, v in values]
+    schema = (
+        "key binary, value binary, headers array<struct<key:string,value:binary>>, topic string, "
+        "partition int, offset long, timestamp timestamp"
+    )
+    return spark.createDataFrame(rows, schema)
+
+
+def quarantined(spark, tables) -> dict[tuple[int, int], str]:
+    df = spark.read.format("delta").load(tables["quarantine"])
+    return {(r["partition"], r["offset"]): r["reason"] for r in df.collect()}
+
+
+def stored(spark, tables) -> dict[str, tuple]:
+    df = spark.read.format("delta").load(tables["silver_events"])
+    return {r["event_id"]: (r["amount"], r["partition"], r["offset"], r["fingerprint"]) for r in df.collect()}
+
+
+def test_conflicting_duplicates_are_quarantined_and_replays_decide_the_same(spark, tables):
+    write = make_batch_writer(tables, "test-app")
+    e1 = event("o1", "e1", "created", "2026-01-01T10:00:00Z", amount="10.00")
+    e1_other = event("o1", "e1", "created", "2026-01-01T10:00:00Z", amount="11.00")
+    e2_first = event("o2", "e2", "paid", "2026-01-01T10:01:00Z", amount="20.00")
+    e2_other = event("o2", "e2", "paid", "2026-01-01T10:01:00Z", amount="21.00")
+    write(kafka_batch(spark, [(0, 0, e1)]), 0)
+    # Batch 1: an exact re-delivery of e1, a conflicting e1, and e2 twice with different content
+    # in the same batch (the smaller (partition, offset) is the first delivery).
+    batch1 = kafka_batch(spark, [(0, 1, e1), (0, 2, e1_other), (1, 7, e2_other), (1, 3, e2_first)])
+    write(batch1, 1)
+    conflict = "conflicting_duplicate:event_id"
+    assert quarantined(spark, tables) == {(0, 2): conflict, (1, 7): conflict}
+    after = stored(spark, tables)
+    assert {k: v[:3] for k, v in after.items()} == {"e1": (Decimal("10.00"), 0, 0), "e2": (Decimal("20.00"), 1, 3)}
+    assert orders(spark, tables) == {"o1": ("created", "e1"), "o2": ("paid", "e2")}
+    assert spark.read.format("delta").load(tables["silver_orders"]).where("amount > 20").count() == 0
+
+    # A crash after the silver MERGE but before the checkpoint: the batch is replayed with the
+    # same id (bronze/quarantine appends skipped) and must reach the same decisions.
+    write(batch1, 1)
+    assert quarantined(spark, tables) == {(0, 2): conflict, (1, 7): conflict}
+    assert stored(spark, tables) == after
+    # The same records again under a new batch id: exact copies dedup, conflicts quarantined again.
+    write(kafka_batch(spark, [(0, 8, e1), (0, 9, e1_other)]), 2)
+    assert quarantined(spark, tables) == {(0, 2): conflict, (1, 7): conflict, (0, 9): conflict}
+    assert stored(spark, tables) == after
+    bronze_rows = spark.read.format("delta").load(tables["bronze"]).count()
+    assert bronze_rows == 7 == len(stored(spark, tables)) + len(quarantined(spark, tables)) + 2  # 2 exact copies
+
+
+def test_tables_without_fingerprint_are_upgraded_and_compared_by_content(spark, tmp_path):
+    t = Lake(str(tmp_path / "old")).tables
+    ensure_tables(spark, t)
+    write = make_batch_writer(t, "test-app")
+    write(kafka_batch(spark, [(0, 0, event("o1", "e1", "paid", "2026-01-01T10:00:00Z"))]), 0)
+    # What an older version wrote: silver_events without the fingerprint column.
+    old = spark.read.format("delta").load(t["silver_events"]).drop("fingerprint")
+    old.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(t["silver_events"])
+    assert "fingerprint" not in spark.read.format("delta").load(t["silver_events"]).columns
+
+    ensure_tables(spark, t)
+    df = spark.read.format("delta").load(t["silver_events"])
+    assert "fingerprint" in df.columns and df.where("fingerprint IS NULL").count() == 1
+    same = event("o1", "e1", "paid", "2026-01-01T10:00:00Z")
+    other = event("o1", "e1", "paid", "2026-01-01T10:00:00Z", amount="12.00")
+    write(kafka_batch(spark, [(0, 1, same), (0, 2, other)]), 1)
+    assert quarantined(spark, t) == {(0, 2): "conflicting_duplicate:event_id"}
+    assert spark.read.format("delta").load(t["silver_events"]).count() == 1

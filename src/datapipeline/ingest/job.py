@@ -6,7 +6,9 @@ followed by a restart (which replays the uncommitted batch with the same id and 
 neither loses nor duplicates a row:
 
 1. bronze: raw append, ``txnAppId``/``txnVersion`` (skipped on replay)
-2. quarantine: invalid rows append, ``txnAppId``/``txnVersion`` (skipped on replay)
+2. quarantine: invalid rows and conflicting duplicates (an event_id already in silver_events,
+   or earlier in the batch, with other content) append, ``txnAppId``/``txnVersion`` (skipped
+   on replay; a replay reaches the same decisions, see ``silver.mark_conflicts``)
 3. silver_events: MERGE insert-if-absent on ``event_id``
 4. silver_orders: MERGE on ``order_id`` taking only greater states
 5. gold: recompute touched (minute, currency) keys from silver_events, MERGE
@@ -41,12 +43,18 @@ TABLE_SCHEMAS: dict[str, tuple[StructType, tuple[str, ...]]] = {
 
 
 def ensure_tables(spark: SparkSession, tables: dict[str, str]) -> None:
-    """Create every table that does not exist yet (empty, with its schema). Existing tables are
-    left alone: their schema may have evolved (extras columns of silver_orders)."""
+    """Create every table that does not exist yet (empty, with its schema). Existing tables keep
+    their schema (it may have evolved: extras columns of silver_orders); columns the code's schema
+    has and the table lacks (written by an older version) are added, nullable."""
     for name, path in tables.items():
-        if DeltaTable.isDeltaTable(spark, path):
-            continue
         schema, partition_by = TABLE_SCHEMAS[name]
+        if DeltaTable.isDeltaTable(spark, path):
+            existing = {c.lower() for c in DeltaTable.forPath(spark, path).toDF().columns}
+            missing = [f for f in schema.fields if f.name.lower() not in existing]
+            if missing:
+                cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+                spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
+            continue
         builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
         if partition_by:
             builder = builder.partitionedBy(*partition_by)
@@ -79,11 +87,18 @@ def make_batch_writer(tables: dict[str, str], app_id: str):
             parsed = parse_events(raw).persist()
             try:
                 valid, bad = split(parsed)
-                quarantine.append_once(bad, tables["quarantine"], app_id, batch_id)
-                if not valid.isEmpty():
-                    silver.merge_events(spark, valid, tables["silver_events"])
-                    silver.merge_orders(spark, valid, tables["silver_orders"])
-                    gold.refresh(spark, valid, tables["silver_events"], tables["gold_revenue"])
+                marked = silver.mark_conflicts(spark, valid, tables["silver_events"]).persist()
+                try:
+                    accepted = marked.where(F.col("reason").isNull()).drop("reason")
+                    conflicting = marked.where(F.col("reason").isNotNull()).withColumn("reasons", F.array("reason"))
+                    rejected = quarantine.rows(bad).unionByName(quarantine.rows(conflicting))
+                    quarantine.append_once(rejected, tables["quarantine"], app_id, batch_id)
+                    if not accepted.isEmpty():
+                        silver.merge_events(spark, accepted, tables["silver_events"])
+                        silver.merge_orders(spark, accepted, tables["silver_orders"])
+                        gold.refresh(spark, accepted, tables["silver_events"], tables["gold_revenue"])
+                finally:
+                    marked.unpersist()
             finally:
                 parsed.unpersist()
         finally:

@@ -1,7 +1,9 @@
 """Silver: de-duplicated events and the current state of each order, both kept with keyed MERGE.
 
 * ``silver_events``: one row per ``event_id`` (insert-if-absent), so re-deliveries and replayed
-  micro-batches change nothing.
+  micro-batches change nothing. Each row keeps a ``fingerprint`` of its content; a later event
+  with the same ``event_id`` but another fingerprint is a conflicting duplicate
+  (:func:`mark_conflicts`): it goes to quarantine, the stored event stays.
 * ``silver_orders``: one row per ``order_id``: the order's greatest event under
   ``contract.STATE_ORDER`` (a cancellation is terminal, then the latest ``event_time``, then
   ``event_id``). The MERGE only overwrites a row with a greater event, so late and out-of-order
@@ -15,12 +17,12 @@ before the MERGE; idempotent), so no restart is needed and none fails.
 from __future__ import annotations
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, IntegerType, LongType, StringType, StructField, StructType
 from pyspark.sql.window import Window
 
-from datapipeline.events.contract import EVENT_SCHEMA, EXTRA_COLUMN_NAME
+from datapipeline.events.contract import EVENT_SCHEMA, EXTRA_COLUMN_NAME, Reason
 
 # silver_events: the contract's event plus the Kafka coordinates of its first delivery.
 EVENTS_SCHEMA = StructType(
@@ -29,8 +31,12 @@ EVENTS_SCHEMA = StructType(
         StructField("topic", StringType()),
         StructField("partition", IntegerType()),
         StructField("offset", LongType()),
+        # sha2-256 of the canonical content (see fingerprint()); NULL in rows written before it
+        # existed, which are fingerprinted from their columns when compared.
+        StructField("fingerprint", StringType()),
     ]
 )
+CONFLICT_REASON = Reason.of(Reason.CONFLICTING_DUPLICATE, "event_id")
 
 # silver_orders: current state per order (extras columns are appended as they appear).
 ORDERS_SCHEMA = StructType(
@@ -50,10 +56,56 @@ ORDERS_SCHEMA = StructType(
 ORDER_BASE_COLUMNS = tuple(ORDERS_SCHEMA.fieldNames())
 
 
+def fingerprint() -> Column:
+    """SHA-256 (hex) of the canonical JSON of an event's typed contract columns and extras
+    (event_time as epoch microseconds, extras sorted by name): equal iff the content is equal."""
+    plain = [F.col(f.name) for f in EVENT_SCHEMA.fields if f.name not in ("event_time", "extras")]
+    content = F.struct(
+        *plain,
+        F.unix_micros("event_time").alias("event_time"),
+        F.array_sort(F.map_entries("extras")).alias("extras"),
+    )
+    return F.sha2(F.to_json(content), 256)
+
+
+def with_fingerprint(events: DataFrame) -> DataFrame:
+    return events if "fingerprint" in events.columns else events.withColumn("fingerprint", fingerprint())
+
+
+def mark_conflicts(spark: SparkSession, valid: DataFrame, path: str) -> DataFrame:
+    """``valid`` + ``fingerprint`` + ``reason``: NULL, or ``conflicting_duplicate:event_id`` when
+    the event_id is stored in ``silver_events`` with another fingerprint or, if not stored, an
+    earlier copy in this batch (smallest (topic, partition, offset)) has another fingerprint.
+
+    Replay-safe: the stored row of an event_id is the batch's first copy or an older one, so a
+    replayed batch (after its silver MERGE committed) gets the same decisions.
+    """
+    events = with_fingerprint(valid)
+    w = Window.partitionBy("event_id").orderBy("topic", "partition", "offset")
+    events = events.withColumn("__batch_fp", F.first("fingerprint").over(w))
+    table = DeltaTable.forPath(spark, path).toDF()
+    stored_fp = F.col("fingerprint") if "fingerprint" in table.columns else F.lit(None).cast("string")
+    ids = events.select("event_id").distinct()
+    stored = table.join(F.broadcast(ids), "event_id").select(
+        "event_id", F.coalesce(stored_fp, fingerprint()).alias("__stored_fp")
+    )
+    reference = F.coalesce(F.col("__stored_fp"), F.col("__batch_fp"))
+    return (
+        events.join(stored, "event_id", "left")
+        .withColumn("reason", F.when(F.col("fingerprint") != reference, F.lit(CONFLICT_REASON)))
+        .drop("__batch_fp", "__stored_fp")
+    )
+
+
 def first_delivery(events: DataFrame) -> DataFrame:
     """One row per event_id: the copy with the smallest (topic, partition, offset)."""
     w = Window.partitionBy("event_id").orderBy("topic", "partition", "offset")
-    return events.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").select(*EVENTS_SCHEMA.fieldNames())
+    return (
+        with_fingerprint(events)
+        .withColumn("__rn", F.row_number().over(w))
+        .where("__rn = 1")
+        .select(*EVENTS_SCHEMA.fieldNames())
+    )
 
 
 def latest_per_order(events: DataFrame) -> DataFrame:
@@ -93,7 +145,8 @@ def extra_columns(names: list[str], existing: list[str]) -> list[str]:
 
 
 def merge_events(spark: SparkSession, valid: DataFrame, path: str) -> None:
-    """Insert events not yet in ``silver_events`` (keyed on event_id)."""
+    """Insert events not yet in ``silver_events`` (keyed on event_id). ``valid`` must be free of
+    conflicting duplicates (:func:`mark_conflicts`); a stored event is never changed."""
     source = first_delivery(valid)
     (
         DeltaTable.forPath(spark, path)
