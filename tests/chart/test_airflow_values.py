@@ -103,6 +103,14 @@ def test_the_key_check_does_catch_a_wrong_key():
     assert set(leaves(wrong)) - CHART_KEYS == {"webserver.defaultUser.enabled", "workers.serviceaccount.name"}
 
 
+def test_env_and_secret_items_have_the_shapes_the_chart_reads():
+    # values.yaml: `env: [{name, value}]` and `secret: [{envName, secretName, secretKey}]`.
+    assert all(set(e) == {"name", "value"} and isinstance(e["value"], str) for e in VALUES["env"])
+    assert all(set(s) == {"envName", "secretName", "secretKey"} for s in VALUES["secret"])
+    names = [e["name"] for e in VALUES["env"]] + [s["envName"] for s in VALUES["secret"]]
+    assert len(names) == len(set(names)), "an environment variable is set twice"
+
+
 def test_kubernetes_executor_and_no_bundled_services():
     assert VALUES["executor"] == "KubernetesExecutor"
     for key in ("postgresql.enabled", "pgbouncer.enabled", "redis.enabled", "statsd.enabled"):
