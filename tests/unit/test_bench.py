@@ -42,7 +42,15 @@ def test_summarize_orders_and_counts():
     assert s["n"] == 100 and s["min"] == 1 and s["max"] == 100
     assert s["p50"] <= s["p95"] <= s["p99"] <= s["max"]
     assert s["mean"] == pytest.approx(50.5)
-    assert stats.summarize([]) == {"n": 0}
+    assert stats.summarize([]) == {"n": 0, "not_visible": 0}
+
+
+def test_rows_never_visible_count_as_infinitely_late():
+    values = [1.0] * 98
+    two_missing = stats.summarize(values, missing=2)
+    assert two_missing["n"] == 98 and two_missing["not_visible"] == 2
+    assert two_missing["p50"] == 1.0 and two_missing["p99"] is None and two_missing["max"] is None
+    assert stats.summarize([1.0] * 999, missing=1)["p99"] == 1.0  # 0.1 % missing: p99 still measured
 
 
 def test_throughput_in_mib():
@@ -114,7 +122,7 @@ def sample_result(ratio: float, p99: float) -> dict:
         "bronze_only": {"rows_per_s": 100000.0 * ratio, "mb_per_s": 37.0 * ratio},
         "full_job": {"rows_per_s": 1000.0, "mb_per_s": 0.4},
         "ratios": {"bronze_only_vs_raw": ratio, "full_job_vs_raw": 0.01},
-        "freshness": {"bronze": {"n": 10, "p50": 1.0, "p95": 2.0, "p99": p99}},
+        "freshness": {"full.bronze": {"n": 10, "p50": 1.0, "p95": 2.0, "p99": p99, "not_visible": 0}},
         "produce": {"continuous": {"target_rate": 5000.0, "achieved_rate": 4990.0}},
         "merge": {"silver_events": {"source_rows": 100, "target_rows_before": 400, "rows_per_s": 50.0}},
         "driver_memory": {"jvm_peak_rss_mb": 900.0, "python_peak_rss_mb": 150.0},
@@ -126,8 +134,12 @@ def sample_result(ratio: float, p99: float) -> dict:
 def test_targets(ratio, p99, met):
     t = stats.targets(sample_result(ratio, p99))
     assert t["bronze_ingest_ratio"]["met"] is met
-    assert t["continuous_p99_freshness_s"]["met"] is met
+    assert t["p99_freshness_s[full.bronze]"]["met"] is met
+    assert "p99_freshness_s[bronze.bronze]" not in t  # not measured, not reported
     assert stats.targets({})["bronze_ingest_ratio"]["met"] is None
+    never = sample_result(0.6, 4.0)
+    never["freshness"]["full.bronze"].update(p99=None, not_visible=50)
+    assert stats.targets(never)["p99_freshness_s[full.bronze]"]["met"] is False
 
 
 def test_markdown_table_has_every_figure():

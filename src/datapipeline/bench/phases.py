@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from datapipeline import maintenance
-from datapipeline.bench.stats import throughput
+from datapipeline.bench.stats import MIB, throughput
 from datapipeline.ingest import bronze, job, silver
 from datapipeline.ingest.config import IngestConfig
 from datapipeline.ingest.parse import parse_events, split
@@ -83,7 +83,13 @@ def available_now(spark: SparkSession, cfg: IngestConfig, nbytes: int, expected_
     rows = spark.read.format("delta").load(cfg.tables["bronze"]).count()
     if rows != expected_rows:
         raise RuntimeError(f"bronze has {rows} rows after the availableNow run, expected {expected_rows}")
-    return {**throughput(rows, nbytes, seconds), **_batches(_progress(query))}
+    batches = _batches(_progress(query))
+    in_batches = sum(batches["batch_seconds"])
+    # Like Kafka's fetch rate (which leaves out the consumer group join): rows over the time spent
+    # inside the micro-batches, leaving out query start-up.
+    batches["batch_rows_per_s"] = rows / in_batches if in_batches else None
+    batches["batch_mb_per_s"] = nbytes / MIB / in_batches if in_batches else None
+    return {**throughput(rows, nbytes, seconds), **batches}
 
 
 def _consumed(query: StreamingQuery) -> int:
@@ -97,9 +103,20 @@ def _consumed(query: StreamingQuery) -> int:
     return total
 
 
-def start_continuous(spark: SparkSession, cfg: IngestConfig, timeout_s: float = 120) -> StreamingQuery:
-    """The job itself (``job.run``) with a processingTime trigger; returns once the first batch ran."""
-    query = job.run(spark, cfg)
+def start_continuous(spark: SparkSession, cfg: IngestConfig, writer=None, timeout_s: float = 120) -> StreamingQuery:
+    """The job itself (``job.run``), or ``writer`` on the job's Kafka source, with the
+    processingTime trigger of ``cfg``; returns once the first batch ran."""
+    if writer is None:
+        query = job.run(spark, cfg)
+    else:
+        query = (
+            job.read_kafka(spark, cfg)
+            .writeStream.queryName("bench-bronze-continuous")
+            .option("checkpointLocation", cfg.checkpoint)
+            .foreachBatch(writer)
+            .trigger(processingTime=cfg.processing_time)
+            .start()
+        )
     deadline = time.monotonic() + timeout_s
     while query.lastProgress is None:
         if not query.isActive or time.monotonic() > deadline:
