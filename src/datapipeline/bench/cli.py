@@ -71,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark conf (repeatable), for tuning"
     )
+    p.add_argument("--master", default=None, help="Spark master (default local[*]), e.g. local[3]")
     p.add_argument("--use-running", action="store_true", help="use the running `task local:up` platform")
     p.add_argument("--keep-platform", action="store_true", help="keep the private platform's folder")
     p.add_argument("--skip", action="append", default=[], choices=["continuous", "merge", "optimize"])
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> dict:
             "trigger_interval": args.trigger_interval,
             "max_offsets_per_trigger": args.max_offsets_per_trigger,
             "extra_conf": extra_conf,
+            "master": args.master or "local[*]",
             "platform": "running" if args.use_running else "private",
         },
     }
@@ -177,7 +179,7 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
     prog.line(f"  raw consume: {raw['fetch_msgs_per_s']:,.0f} msg/s, {raw['fetch_mb_per_s']:.1f} MB/s (fetch)")
 
     with prog.phase("Spark session"):
-        spark = build_session("datapipeline-bench", s3=s3, extra_conf=extra_conf)
+        spark = build_session("datapipeline-bench", s3=s3, master=args.master, extra_conf=extra_conf)
     from datapipeline.bench import phases
 
     try:
@@ -240,7 +242,16 @@ CONTINUOUS_MODES = ("bronze", "full")
 def _continuous(mode, spark, phases, bench_platform, cfg, size, args, result, latencies, prog) -> None:
     """Continuous mode (processingTime) while producing at a fixed rate; freshness from the logs.
     ``bronze``: the bench-only bronze writer; ``full``: the job itself (``job.run``)."""
-    cfg = replace(cfg, trigger="processingTime", processing_time=args.trigger_interval)
+    # A checkpoint of its own starting at the topic's end (and a new Delta txnAppId with it): no
+    # backlog from earlier phases, and the tables are the non-empty ones of the availableNow run.
+    cfg = replace(
+        cfg,
+        trigger="processingTime",
+        processing_time=args.trigger_interval,
+        checkpoint=f"{cfg.checkpoint}-continuous",
+        starting_offsets="latest",
+        app_id=f"{cfg.app_id}:continuous",
+    )
     writer = phases.bronze_only_writer(cfg.tables["bronze"], cfg.app_id) if mode == "bronze" else None
     since_ms = int(time.time() * 1000)
     seed = 2 + CONTINUOUS_MODES.index(mode)
@@ -300,6 +311,7 @@ def save(result: dict, out: Path) -> tuple[Path, Path]:
     text = json.dumps(result, indent=2, default=str)
     path.write_text(text)
     (out / "latest.json").write_text(text)
+    (out / "latest.png").write_bytes(png.read_bytes())
     return path, png
 
 

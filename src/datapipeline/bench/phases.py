@@ -120,7 +120,9 @@ def start_continuous(spark: SparkSession, cfg: IngestConfig, writer=None, timeou
     deadline = time.monotonic() + timeout_s
     while query.lastProgress is None:
         if not query.isActive or time.monotonic() > deadline:
-            raise RuntimeError(f"continuous query did not report progress within {timeout_s:.0f}s: {query.exception()}")
+            error = query.exception()
+            query.stop()
+            raise RuntimeError(f"continuous query did not report progress within {timeout_s:.0f}s: {error}")
         time.sleep(0.2)
     return query
 
