@@ -59,16 +59,19 @@ def _check(field: str, t: Column, type_ok: Column, value_ok: Column | None = Non
     return out
 
 
-def _two_decimals(money: Column, t: Column, raw: Column) -> Column:
-    """The JSON number ``raw`` is exactly ``money`` (decimal(18,2)): no digits were rounded away.
-    Exponent notation reads as DOUBLE, compared as DOUBLE; plain notation as exact decimal."""
-    return F.when(t.isin("DOUBLE", "FLOAT"), money.cast("double") == F.try_variant_get(raw, "$", "double")).otherwise(
-        money == F.try_variant_get(raw, "$", _EXACT)
-    )
+def _two_decimals(raw: Column) -> Column:
+    """The JSON number ``raw`` (a variant) is exactly its decimal(18,2): no digit was rounded away.
+    Exponent notation reads as DOUBLE, compared as DOUBLE; plain notation as an exact decimal."""
+    money = F.try_variant_get(raw, "$", MONEY.simpleString())
+    return F.when(
+        F.schema_of_variant(raw).isin("DOUBLE", "FLOAT"), money.cast("double") == F.try_variant_get(raw, "$", "double")
+    ).otherwise(money == F.try_variant_get(raw, "$", _EXACT))
 
 
 def _items_ok() -> Column:
-    """Every item is an object with a non-empty sku, an integer quantity > 0 and a price >= 0."""
+    """Every item is an object with a non-empty sku without control characters, an integer
+    quantity > 0 (int32) and a price >= 0 with at most 2 decimals."""
+    items = F.try_variant_get(F.col("__v"), "$.items", "array<variant>")
     return F.expr(
         """
         size(try_variant_get(__v, '$.items', 'array<variant>')) > 0
@@ -82,14 +85,9 @@ def _items_ok() -> Column:
           AND (schema_of_variant(variant_get(x, '$.unit_price')) IN ('TINYINT', 'SMALLINT', 'INT', 'BIGINT',
                                                                     'DOUBLE', 'FLOAT')
                OR schema_of_variant(variant_get(x, '$.unit_price')) LIKE 'DECIMAL%')
-          AND try_variant_get(x, '$.unit_price', 'decimal(18,2)') >= 0
-          AND (CASE WHEN schema_of_variant(variant_get(x, '$.unit_price')) IN ('DOUBLE', 'FLOAT')
-                    THEN CAST(try_variant_get(x, '$.unit_price', 'decimal(18,2)') AS DOUBLE)
-                         = try_variant_get(x, '$.unit_price', 'double')
-                    ELSE try_variant_get(x, '$.unit_price', 'decimal(18,2)')
-                         = try_variant_get(x, '$.unit_price', '{exact}') END))
-        """.format(control=CONTROL_CHARACTERS.replace("\\", "\\\\"), exact=_EXACT)
-    )
+          AND try_variant_get(x, '$.unit_price', 'decimal(18,2)') >= 0)
+        """.format(control=CONTROL_CHARACTERS.replace("\\", "\\\\"))
+    ) & F.forall(items, lambda x: _two_decimals(F.variant_get(x, "$.unit_price", "variant")))
 
 
 def parse_events(raw: DataFrame) -> DataFrame:
@@ -176,7 +174,7 @@ def parse_events(raw: DataFrame) -> DataFrame:
             "amount",
             t("$.amount"),
             _is_number(t("$.amount")),
-            (amount >= 0) & _two_decimals(amount, t("$.amount"), F.variant_get(v, "$.amount", "variant")),
+            (amount >= 0) & _two_decimals(F.variant_get(v, "$.amount", "variant")),
         ),
         _check("currency", t("$.currency"), t("$.currency") == "STRING", s("$.currency").isin(*CURRENCIES)),
         _check("items", t("$.items"), t("$.items").startswith("ARRAY"), _items_ok()),
