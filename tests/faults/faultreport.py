@@ -84,15 +84,23 @@ def markdown(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Print the fault matrix of the last `task faults` run as Markdown.")
-    p.add_argument("--report", type=Path, default=None, help=f"JSON report (default {report_path()})")
+    p.add_argument(
+        "--report",
+        type=Path,
+        action="append",
+        help=f"JSON report; repeat to print several runs as one table (default {report_path()})",
+    )
     args = p.parse_args(argv)
-    path = args.report or report_path()
-    if not path.is_file():
-        print(f"report: error: no fault report at {path}; run `task faults` first", file=sys.stderr)
-        return 2
-    body = json.loads(path.read_text())
-    print(f"Fault matrix ({path}, finished {body['finished_at']}, {body['cpus']} CPUs):\n")
-    print(markdown(body["results"]))
+    results = []
+    for path in args.report or [report_path()]:
+        if not path.is_file():
+            print(f"faultreport: error: no fault report at {path}; run `task faults` first", file=sys.stderr)
+            return 2
+        body = json.loads(path.read_text())
+        print(f"{path}: finished {body['finished_at']} on {body['cpus']} CPUs")
+        results += body["results"]
+    print()
+    print(markdown(results))
     return 0
 
 

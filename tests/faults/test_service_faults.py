@@ -110,7 +110,7 @@ def test_service_crash_under_continuous_ingestion(name, platform, lake, lake_spa
         stream.stop()
 
     result = reconcile_lake(lake_spark, lake.lake, lake.s3, records)
-    by = "supervisor resubmitted the stream" if resubmits else "the running stream (Kafka/S3 client retries)"
+    by = "supervisor resubmitted the stream" if resubmits else "the running stream itself (client retries, no resubmit)"
     faultreport.record(
         faultreport.FaultResult(
             fault=f"{name} restart (crash)",
