@@ -103,6 +103,8 @@ CASES = [
     (b'{"event_id": "e-1" /* c */}', "invalid_json"),
     (b"\xef\xbb\xbf" + variant(), "byte_order_mark"),
     (variant()[:-1] + b', "x": 1e5}', None),  # an exact exponent in an extra field is fine
+    (variant(customer={"customer_id": "c-\U0001f600", "country": "DE"}), None),  # escaped as a surrogate pair
+    (variant(customer={"customer_id": "c-\udc00", "country": "DE"}), "invalid_json"),  # lone low surrogate
 ]
 
 

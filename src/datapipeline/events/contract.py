@@ -34,8 +34,9 @@ The record (rules checked in this order; the first failing one is the quarantine
    else ``invalid_json``. That covers truncated JSON, bare ``NaN``/``Infinity`` tokens, single
    quotes, comments, raw (unescaped) control characters inside strings, duplicate keys in one
    object (``{"amount":1,"amount":2}``: ambiguous, so never first- or last-wins), trailing
-   data after the value (e.g. two concatenated objects), and nesting deeper than
-   MAX_NESTING_DEPTH levels (arrays/objects; anywhere, extras included);
+   data after the value (e.g. two concatenated objects), nesting deeper than
+   MAX_NESTING_DEPTH levels (arrays/objects; anywhere, extras included), and a lone UTF-16
+   surrogate escape (``\\ud800`` without its pair; Spark would silently read it as ``?``);
 5. it is an object -> else ``not_an_object``; ``schema_version`` is 1 -> else
    ``unsupported_schema_version``;
 6. field rules -> ``missing_field:<f>`` (absent or null), ``wrong_type:<f>`` (JSON type differs,
@@ -87,6 +88,11 @@ MAX_EVENT_TIME = "2100-01-01T00:00:00Z"
 EVENT_TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
 # Identifiers must not contain control characters (U+0000-U+001F, U+007F).
 CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
+# A \uD800-\uDFFF escape that is not half of a surrogate pair (not valid Unicode).
+LONE_SURROGATE_ESCAPE = (
+    r"(?i)(?<!\\)\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})"
+    r"|(?<!\\ud[89ab][0-9a-f]{2})(?<!\\)\\ud[c-f][0-9a-f]{2}"
+)
 # Largest record value parsed; larger ones are quarantined unparsed as value_too_large.
 MAX_VALUE_BYTES = 1024 * 1024
 # What the Kafka broker (message.max.bytes, replica.fetch.max.bytes) and the producer

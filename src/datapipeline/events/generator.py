@@ -194,6 +194,7 @@ MALFORMED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, str]]] = {
     "currency_lowercase": lambda ev: _with(
         "currency", ev["currency"].lower(), Reason.of(Reason.INVALID_VALUE, "currency")
     )(ev),
+    "lone_surrogate": lambda ev: (_json(ev).replace(b'"cust-', b'"cust\\ud800-', 1), INVALID_JSON),
     "conflicting_duplicate": _conflicting_duplicate,
 }
 

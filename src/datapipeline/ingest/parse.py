@@ -7,7 +7,8 @@ machine-readable reason, ``reasons`` all of them; see :class:`~datapipeline.even
 JSON is parsed with Spark's VARIANT (``try_parse_json``), so each field's JSON type is checked
 exactly (a string ``"12.5"`` is not a number) and unknown fields survive as ``extras``.
 Spark's parser is strict RFC 8259 (no NaN, comments, duplicate keys, raw control characters;
-at most 1000 levels of nesting) except that it ignores anything after the first JSON value, so
+at most 1000 levels of nesting) except that it reads a lone surrogate escape as ``?`` (so those
+are refused by a regex first) and ignores anything after the first JSON value, so
 the value is parsed wrapped as ``[value]`` (must be a one-element array) and checked once more
 as ``{"v":value}``: no trailing data can close both wrappers. Values over ``MAX_VALUE_BYTES`` are
 never parsed.
@@ -25,6 +26,7 @@ from datapipeline.events.contract import (
     EVENT_TIME_PATTERN,
     EVENT_TYPES,
     FIELDS,
+    LONE_SURROGATE_ESCAPE,
     MAX_EVENT_TIME,
     MAX_VALUE_BYTES,
     MIN_EVENT_TIME,
@@ -101,9 +103,11 @@ def parse_events(raw: DataFrame) -> DataFrame:
     bom = F.hex(F.substring(value, 1, 3)) == _BOM
     text = F.when(~too_large & F.is_valid_utf8(value) & ~bom, value.cast("string"))
     wrapped = F.try_parse_json(F.concat(F.lit("["), text, F.lit("]")))
-    one_value = (F.size(F.try_variant_get(wrapped, "$", "array<variant>")) == 1) & F.try_parse_json(
-        F.concat(F.lit('{"v":'), text, F.lit("}"))
-    ).isNotNull()
+    one_value = (
+        (F.size(F.try_variant_get(wrapped, "$", "array<variant>")) == 1)
+        & F.try_parse_json(F.concat(F.lit('{"v":'), text, F.lit("}"))).isNotNull()
+        & ~text.rlike(LONE_SURROGATE_ESCAPE)
+    )
     df = raw.withColumn("__v", F.when(one_value, F.variant_get(wrapped, "$[0]", "variant")))
 
     def t(path: str) -> Column:
