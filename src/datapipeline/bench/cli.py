@@ -155,7 +155,6 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
     from datapipeline.bench import kafka_perf, memory
     from datapipeline.bench import platform as bench_platform
     from datapipeline.ingest.config import IngestConfig, Lake
-    from datapipeline.producer import ensure_topic
     from datapipeline.spark.session import S3Settings, build_session
 
     topic = f"bench.{run_id}"
@@ -165,7 +164,7 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
     latencies: dict[str, list[float]] = {}
 
     with prog.phase(f"produce {size.records:,} records (as fast as possible)"):
-        ensure_topic(bootstrap, topic, 3)
+        bench_platform.create_topic(bootstrap, topic, 3)
         bulk = bench_platform.produce_generated(bootstrap, topic, size.records, seed=1, rate=None)
         result.setdefault("produce", {})["bulk"] = bulk
     prog.line(
@@ -273,6 +272,7 @@ def _continuous(mode, spark, phases, bench_platform, cfg, size, args, result, la
             prog.line(f"  produced {produced['records']:,} at {produced['achieved_rate']:,.0f} ev/s")
             target = sum(bench_platform.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
             produced["drain_seconds"] = phases.drain(query, target, timeout_s=max(60.0, size.duration_s * 2))
+            produced["micro_batches"] = phases.batch_stats(query)
         finally:
             query.stop()
     result.setdefault("produce", {})[f"continuous_{mode}"] = produced

@@ -92,6 +92,11 @@ def available_now(spark: SparkSession, cfg: IngestConfig, nbytes: int, expected_
     return {**throughput(rows, nbytes, seconds), **batches}
 
 
+def batch_stats(query: StreamingQuery) -> dict:
+    """Micro-batches with data of a running query (last 100): count and durations."""
+    return _batches(_progress(query))
+
+
 def _consumed(query: StreamingQuery) -> int:
     last = query.lastProgress
     if last is None:

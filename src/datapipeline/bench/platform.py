@@ -81,6 +81,28 @@ def produce_generated(bootstrap: str, topic: str, count: int, seed: int, rate: f
     }
 
 
+def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """The benchmark topic, with ``message.timestamp.type=LogAppendTime``: a record's Kafka
+    timestamp is the moment the broker appended it (it is produced from then on), so freshness
+    does not count time a CPU-starved producer client kept the record in its own buffer."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=15_000)
+    try:
+        admin.create_topics(
+            [
+                NewTopic(
+                    topic,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs={"message.timestamp.type": "LogAppendTime"},
+                )
+            ]
+        )
+    finally:
+        admin.close()
+
+
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     from kafka import KafkaConsumer, TopicPartition
 
