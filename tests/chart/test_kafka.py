@@ -26,6 +26,13 @@ class TestKafka:
         assert jp(kafka, "spec.entityOperator.userOperator") is None
         assert render_chart(show_only=[POOL]) == []
 
+    def test_message_size_is_the_contracts_transport_limit(self):
+        from datapipeline.events.contract import MAX_VALUE_BYTES, TRANSPORT_MAX_BYTES
+
+        config = one(render_chart(show_only=[KAFKA]), "Kafka")["spec"]["kafka"]["config"]
+        assert config["message.max.bytes"] == TRANSPORT_MAX_BYTES > MAX_VALUE_BYTES
+        assert config["replica.fetch.max.bytes"] == TRANSPORT_MAX_BYTES
+
     def test_version_is_the_one_strimzi_runs(self):
         kafka = one(render_chart(show_only=[KAFKA]), "Kafka")
         assert jp(kafka, "spec.kafka.version") == chartlib.pins()["KAFKA_VERSION"]
