@@ -20,7 +20,6 @@ checked against the list below, each verified in the chart's own sources:
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -36,7 +35,6 @@ AIRFLOW_VALUES = chartlib.ROOT / "charts" / "values" / "airflow.yaml"
 VALUES = yaml.safe_load(AIRFLOW_VALUES.read_text())
 CHART_VALUES = yaml.safe_load((chartlib.CHART / "values.yaml").read_text())
 UP = chartlib.ROOT / "scripts" / "k8s" / "up.sh"
-LOCAL_AIRFLOW = chartlib.ROOT / "src" / "datapipeline" / "local" / "airflow.py"
 
 # Leaves (dotted paths) of the Airflow chart 1.22 that we set; see the module docstring for sources.
 # `config`, `env` and `secret` are free-form below their key (checked separately).
@@ -170,17 +168,6 @@ def test_api_secrets_come_from_the_project_chart_under_the_keys_airflow_reads():
 # --- the lake-writer pool -------------------------------------------------------------------------
 
 
-def local_pool_arguments() -> list[str]:
-    """The `airflow pools set NAME SLOTS DESCRIPTION` arguments of the local platform, as written there."""
-    tree = ast.parse(LOCAL_AIRFLOW.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.List) and [getattr(e, "value", None) for e in node.elts[:2]] == ["pools", "set"]:
-            name, slots, description = node.elts[2:5]
-            assert isinstance(name, ast.Name) and name.id == "LAKE_WRITER_POOL"
-            return [slots.value, description.value]
-    raise AssertionError(f"no `pools set` call in {LOCAL_AIRFLOW}")
-
-
 def test_pool_name_is_the_local_platforms():
     from datapipeline.local.airflow import LAKE_WRITER_POOL
 
@@ -189,9 +176,10 @@ def test_pool_name_is_the_local_platforms():
 
 
 def test_up_creates_the_pool_after_airflow_is_ready():
-    text = UP.read_text()
-    slots, description = local_pool_arguments()
-    command = f'airflow pools set "$DP_LAKE_WRITER_POOL" {slots} "{description}"'
+    from datapipeline.local.airflow import LAKE_WRITER_POOL_DESCRIPTION, LAKE_WRITER_POOL_SLOTS
+
+    text = UP.read_text()  # the cluster's copy of the local platform's pool (name via DP_LAKE_WRITER_POOL)
+    command = f'airflow pools set "$DP_LAKE_WRITER_POOL" {LAKE_WRITER_POOL_SLOTS} "{LAKE_WRITER_POOL_DESCRIPTION}"'
     assert command in text, f"up.sh does not run: {command}"
     step = text.index(command)
     assert text.index("helm upgrade --install airflow") < step < text.index('"$ROOT/scripts/k8s/status.sh"')

@@ -20,6 +20,8 @@ from datapipeline.local.service import Service, ServiceError
 ADMIN_USER = "admin"
 # One slot: Delta on S3 is safe for one writing Spark driver per table (ingest vs maintenance).
 LAKE_WRITER_POOL = "lake_writer"
+LAKE_WRITER_POOL_SLOTS = 1
+LAKE_WRITER_POOL_DESCRIPTION = "one writing Spark driver per Delta table on S3"
 
 
 def airflow_home(service: Service):
@@ -115,7 +117,7 @@ class AirflowApiServer(AirflowComponent):
         # Create or upgrade the metadata schema before any component starts, then the pool (idempotent).
         for args in (
             ["db", "migrate"],
-            ["pools", "set", LAKE_WRITER_POOL, "1", "one writing Spark driver per Delta table on S3"],
+            ["pools", "set", LAKE_WRITER_POOL, str(LAKE_WRITER_POOL_SLOTS), LAKE_WRITER_POOL_DESCRIPTION],
         ):
             with self.log_file.open("ab") as log:
                 result = subprocess.run(
