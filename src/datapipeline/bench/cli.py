@@ -167,6 +167,7 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
         bench_platform.create_topic(bootstrap, topic, 3)
         bulk = bench_platform.produce_generated(bootstrap, topic, size.records, seed=1, rate=None)
         result.setdefault("produce", {})["bulk"] = bulk
+        bulk_end = bench_platform.end_offsets(bootstrap, topic)
     prog.line(
         f"  produced {bulk['records']:,} records, {bulk['bytes'] / stats.MIB:.1f} MB, "
         f"{bulk['achieved_rate']:,.0f} rec/s"
@@ -217,7 +218,7 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
             with prog.phase("silver MERGE on a realistic batch"):
                 mlake = Lake(f"{root}/merge")
                 tables = {"silver_events": mlake.table("silver_events"), "silver_orders": mlake.table("silver_orders")}
-                result["merge"] = phases.merge_bench(spark, bootstrap, topic, tables, size.merge_share)
+                result["merge"] = phases.merge_bench(spark, bootstrap, topic, bulk_end, tables, size.merge_share)
             for name, m in result["merge"].items():
                 prog.line(
                     f"  MERGE {name}: {m['source_rows']:,} rows into {m['target_rows_before']:,} "

@@ -145,17 +145,24 @@ def drain(query: StreamingQuery, target_total_offset: int, timeout_s: float) -> 
     return time.monotonic() - start
 
 
-def merge_bench(spark: SparkSession, kafka_bootstrap: str, topic: str, tables: dict[str, str], share: float) -> dict:
+def merge_bench(
+    spark: SparkSession,
+    kafka_bootstrap: str,
+    topic: str,
+    ending_offsets: dict[int, int],
+    tables: dict[str, str],
+    share: float,
+) -> dict:
     """Time ``silver.merge_events`` and ``silver.merge_orders`` on a realistic batch into non-empty
-    tables: the topic's valid events are split by a hash of ``event_id``; ``1 - share`` of them
-    seed the targets (untimed), the rest (with their duplicates and updates of seeded orders) is
-    the timed batch."""
+    tables: the valid events of the bulk records (up to ``ending_offsets``) are split by a hash
+    of ``event_id``; ``1 - share`` of them seed the targets (untimed), the rest (with their
+    duplicates and updates of seeded orders) is the timed batch."""
     raw = (
         spark.read.format("kafka")
         .option("kafka.bootstrap.servers", kafka_bootstrap)
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest")
+        .option("endingOffsets", json.dumps({topic: {str(p): o for p, o in ending_offsets.items()}}))
         .option("includeHeaders", "true")
         .load()
     )
