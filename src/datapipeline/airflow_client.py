@@ -94,6 +94,14 @@ class AirflowClient:
         )
         return run["dag_run_id"]
 
+    def clear_failed(self, dag_id: str, run_id: str) -> None:
+        """Run the failed tasks of one DAG run again (what a retry does), putting the run back to queued."""
+        self._request(
+            "POST",
+            f"/api/v2/dags/{dag_id}/clearTaskInstances",
+            {"dry_run": False, "dag_run_id": run_id, "only_failed": True, "reset_dag_runs": True},
+        )
+
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{urllib.request.quote(run_id, safe='')}")
 

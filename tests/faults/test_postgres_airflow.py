@@ -62,11 +62,7 @@ def follow(client: AirflowClient, platform, run_id: str, restarted: set[str], ti
 
 def retry_failed(client: AirflowClient, run_id: str) -> None:
     """What the DAG's retries do: run the failed task again in the same DAG run."""
-    client._request(
-        "POST",
-        "/api/v2/dags/ingest/clearTaskInstances",
-        {"dry_run": False, "dag_run_id": run_id, "only_failed": True, "reset_dag_runs": True},
-    )
+    client.clear_failed("ingest", run_id)
 
 
 def to_green(client: AirflowClient, platform, run_id: str, restarted: set[str]) -> tuple[dict, int]:
