@@ -33,18 +33,22 @@ def render(result: dict, latencies: dict[str, list[float]], path: Path) -> Path:
     ax1.set_title("Throughput (same topic, same data)")
     ax1.tick_params(axis="x", labelsize=8)
 
-    rate = result.get("produce", {}).get("continuous", {}).get("achieved_rate")
+    produce = result.get("produce", {})
     for name, values in latencies.items():
         if values:
             data = sorted(values)
-            ax2.plot(data, [i / len(data) for i in range(1, len(data) + 1)], label=name)
+            rate = produce.get(f"continuous_{name.split('.')[0]}", {}).get("achieved_rate") or 0
+            label = f"{name} (produced at {rate:,.0f} ev/s)"
+            ax2.plot(data, [i / len(data) for i in range(1, len(data) + 1)], label=label)
     ax2.axvline(TARGET_P99_FRESHNESS_S, ls="--", color="red", label=f"target p99 {TARGET_P99_FRESHNESS_S:g} s")
     ax2.axhline(0.99, ls=":", color="grey")
     ax2.set_xlabel("produce -> Delta commit (s)")
     ax2.set_ylabel("share of rows")
-    ax2.set_title(f"Freshness, continuous mode at {rate or 0:,.0f} ev/s")
+    target_rate = (result.get("sizing") or {}).get("rate") or 0
+    ax2.set_title(f"Freshness, continuous mode (target rate {target_rate:,.0f} ev/s)")
     ax2.legend()
-    fig.suptitle(f"task bench {result.get('started_at', '')}  (load avg {result.get('host', {}).get('loadavg_start')})")
+    load = result.get("host", {}).get("loadavg_start") or 0
+    fig.suptitle(f"task bench {result.get('started_at', '')}  (load average at start {load:.1f})")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
