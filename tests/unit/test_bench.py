@@ -160,3 +160,9 @@ def test_markdown_cli_reads_a_result(tmp_path: Path, capsys):
     assert capsys.readouterr().out.startswith("| figure | value |")
     assert cli.main(["--markdown", str(tmp_path / "none.json")]) == 2
     assert "run `task bench` first" in capsys.readouterr().err
+
+
+def test_first_offsets_spread_and_capped():
+    assert stats.first_offsets({0: 100, 1: 100, 2: 10}, 90) == {0: 30, 1: 30, 2: 10}
+    assert stats.first_offsets({0: 5}, 1000) == {0: 5}
+    assert stats.first_offsets({}, 10) == {}

@@ -65,6 +65,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help=f"continuous produce duration, s (default {stats.DEFAULT_DURATION_S:g})",
     )
+    p.add_argument(
+        "--merge-records",
+        type=int,
+        default=50_000,
+        help="bulk records the MERGE phase parses (seed + timed batch; default 50,000)",
+    )
     p.add_argument("--merge-share", type=float, default=0.2, help="share of valid events in the timed MERGE batch")
     p.add_argument("--trigger-interval", default="1 second", help="processingTime of the continuous phase")
     p.add_argument("--max-offsets-per-trigger", type=int, default=None, help="cap per micro-batch (default none)")
@@ -218,7 +224,9 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
             with prog.phase("silver MERGE on a realistic batch"):
                 mlake = Lake(f"{root}/merge")
                 tables = {"silver_events": mlake.table("silver_events"), "silver_orders": mlake.table("silver_orders")}
-                result["merge"] = phases.merge_bench(spark, bootstrap, topic, bulk_end, tables, size.merge_share)
+                result["merge"] = phases.merge_bench(
+                    spark, bootstrap, topic, stats.first_offsets(bulk_end, args.merge_records), tables, size.merge_share
+                )
             for name, m in result["merge"].items():
                 prog.line(
                     f"  MERGE {name}: {m['source_rows']:,} rows into {m['target_rows_before']:,} "

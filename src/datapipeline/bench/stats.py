@@ -109,6 +109,15 @@ def sizing(
     return size
 
 
+def first_offsets(end_offsets: dict[int, int], records: int) -> dict[int, int]:
+    """End offsets covering about ``records`` records from the start, spread evenly over the
+    partitions and never past their end (all of a partition when it has fewer)."""
+    if not end_offsets:
+        return {}
+    per_partition = math.ceil(records / len(end_offsets))
+    return {p: min(end, per_partition) for p, end in end_offsets.items()}
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if not numerator or not denominator:
         return None
