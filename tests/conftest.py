@@ -11,43 +11,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 
-from datapipeline.local.config import PlatformConfig, Ports
+from datapipeline.local.config import PlatformConfig, free_ports, private_root
 from datapipeline.local.platform import AIRFLOW, CORE, LocalPlatform
 from lake_support import lake, lake_spark, s3  # noqa: F401  (fixtures: a topic + lake prefix per test)
 from spark_support import spark  # noqa: F401  (the suite's one SparkSession fixture)
 
 
-def free_ports() -> Ports:
-    """Distinct free loopback ports (held open together while picking, so no repeats)."""
-    with ExitStack() as stack:
-        picked = []
-        for _ in range(6):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            picked.append(sock.getsockname()[1])
-    zookeeper, kafka, minio, minio_console, postgres, airflow = picked
-    return Ports(
-        zookeeper=zookeeper, kafka=kafka, minio=minio, minio_console=minio_console, postgres=postgres, airflow=airflow
-    )
-
-
-def platform_dir(prefix: str) -> Path:
-    """A fresh folder the ``postgres`` user can traverse (PostgreSQL runs as that user under root)."""
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    root.chmod(0o755)
-    return root
-
-
 def make_platform(prefix: str = "dp-test-") -> LocalPlatform:
-    return LocalPlatform(PlatformConfig(root=platform_dir(prefix), ports=free_ports()))
+    return LocalPlatform(PlatformConfig(root=private_root(prefix), ports=free_ports()))
 
 
 @pytest.fixture(scope="session")

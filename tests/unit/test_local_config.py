@@ -72,3 +72,16 @@ def test_status_ok_ignores_a_stopped_stream_but_not_a_crashed_one():
     assert not platform_ok(_rows(**{"ingest-stream": "crashed"}))
     assert not platform_ok(_rows(kafka="unhealthy", **{"ingest-stream": "stopped"}))
     assert not platform_ok(_rows(**{"airflow-scheduler": "stopped", "ingest-stream": "stopped"}))
+
+
+def test_free_ports_are_distinct_and_bindable():
+    import socket
+    from dataclasses import astuple
+
+    from datapipeline.local.config import free_ports
+
+    ports = astuple(free_ports())
+    assert len(set(ports)) == len(ports) == 6
+    for port in ports:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # still free after picking

@@ -4,37 +4,19 @@ ports in a temp folder) or the running one; and the producer side (bulk and pace
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import contextmanager
 
-from datapipeline.local.config import PlatformConfig, Ports
+from datapipeline.local.config import PlatformConfig, free_ports, private_root
 from datapipeline.local.platform import LocalPlatform
 
 SERVICES = ["zookeeper", "kafka", "minio"]  # no PostgreSQL/Airflow: the benchmark runs Spark directly
 
 
-def free_ports() -> Ports:
-    """Distinct free loopback ports (held open together while picking, so no repeats)."""
-    with ExitStack() as stack:
-        picked = []
-        for _ in range(6):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            picked.append(sock.getsockname()[1])
-    zookeeper, kafka, minio, minio_console, postgres, airflow = picked
-    return Ports(
-        zookeeper=zookeeper, kafka=kafka, minio=minio, minio_console=minio_console, postgres=postgres, airflow=airflow
-    )
-
-
 @contextmanager
 def private_platform(echo: Callable[[str], None], keep: bool = False) -> Iterator[LocalPlatform]:
-    root = Path(tempfile.mkdtemp(prefix="dp-bench-"))
-    root.chmod(0o755)
+    root = private_root("dp-bench-")
     plat = LocalPlatform(PlatformConfig(root=root, ports=free_ports()))
     try:
         plat.up(SERVICES, echo=echo)

@@ -7,6 +7,9 @@ Defaults suit a laptop; every port can be moved with an environment variable
 from __future__ import annotations
 
 import os
+import socket
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -51,6 +54,26 @@ class Ports:
             if port in seen:
                 raise ValueError(f"port {port} is given to both {seen[port]} and {f.name}: give each its own")
             seen[port] = f.name
+
+
+def free_ports(host: str = "127.0.0.1") -> Ports:
+    """Distinct free loopback ports for a private platform (tests, benchmark): all sockets are held
+    open together while picking, so no port is picked twice."""
+    with ExitStack() as stack:
+        picked = []
+        for _ in fields(Ports):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            picked.append(sock.getsockname()[1])
+    return Ports(**{f.name: port for f, port in zip(fields(Ports), picked, strict=True)})
+
+
+def private_root(prefix: str) -> Path:
+    """A fresh folder for a private platform that the ``postgres`` user can traverse
+    (PostgreSQL runs as that user when the platform runs as root)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    return root
 
 
 @dataclass(frozen=True)
