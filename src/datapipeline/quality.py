@@ -10,11 +10,13 @@ tables with delta-rs (no Spark needed).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from datapipeline import lake as lake_io
+from datapipeline.events.contract import MAX_NESTING_DEPTH
 from datapipeline.ingest.config import Lake
 from datapipeline.lake_cli import lake_from_env
 from datapipeline.spark.session import S3Settings
@@ -51,10 +53,16 @@ class Snapshot:
 
 
 def event_id_of(raw: bytes | None) -> str | None:
+    # The contract accepts nesting up to MAX_NESTING_DEPTH levels, deeper than Python's default
+    # recursion limit leaves json.loads: lift the limit for this call.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, MAX_NESTING_DEPTH + 1000))
     try:
         value = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+    finally:
+        sys.setrecursionlimit(limit)
     event_id = value.get("event_id") if isinstance(value, dict) else None
     return event_id if isinstance(event_id, str) else None
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from datapipeline.events.generator import ACCEPTED_KINDS, generate
 from datapipeline.quality import Snapshot, Thresholds, evaluate, event_id_of
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -84,3 +85,11 @@ def test_orders_mismatch_fails():
 )
 def test_event_id_of(raw, expected):
     assert event_id_of(raw) == expected
+
+
+@pytest.mark.parametrize("kind", sorted(ACCEPTED_KINDS))
+def test_event_id_of_every_accepted_hostile_form(kind):
+    """Accepted hostile forms (999-deep nesting included) are parsed events: their id is found."""
+    [record] = [r for r in generate(400, seed=3) if r.kind == "event"][:1]
+    _key, value = ACCEPTED_KINDS[kind](record.event)
+    assert event_id_of(value) == record.event["event_id"]
