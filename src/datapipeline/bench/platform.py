@@ -4,7 +4,6 @@ ports in a temp folder) or the running one; and the producer side (bulk and pace
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -44,9 +43,6 @@ def produce_generated(bootstrap: str, topic: str, count: int, seed: int, rate: f
     from datapipeline.events.generator import generate
     from datapipeline.producer import produce
 
-    # Hostile kinds nest JSON up to contract.MAX_NESTING_DEPTH (999) levels: json.dumps recurses
-    # that deep, past Python's default limit of 1000 frames.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
     records = generate(count, seed=seed)
     nbytes = sum(len(r.key or b"") + len(r.value or b"") for r in records)
     res = produce(records, bootstrap, topic, rate=rate, timeout_s=120)

@@ -20,6 +20,7 @@ from datapipeline.paths import LOCAL_DIR, SPARK_JARS_DIR
 
 _VERSION = re.compile(r"-\d[\w.\-]*$")
 REQUIRED_JARS = ("delta-spark_", "spark-sql-kafka-0-10_", "hadoop-aws-")
+SECRET_CONF = ("spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key")
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,16 @@ def build_session(
     if master or not submitted:
         builder = builder.master(master or "local[*]")
     local = (master or submitted or "local").startswith("local")
-    for key, value in session_conf(jars, s3, extra_conf, local=local).items():
+    conf = session_conf(jars, s3, extra_conf, local=local)
+    # pyspark starts the JVM itself (no spark-submit) with every conf as a `--conf` argument,
+    # readable by any local user in `ps`: local drivers get the S3 keys after start, in the live
+    # Hadoop configuration their in-process executors read.
+    hidden = {k: conf.pop(k) for k in SECRET_CONF if k in conf} if local and not submitted else {}
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in hidden.items():
+        hadoop_conf.set(key.removeprefix("spark.hadoop."), value)
     spark.sparkContext.setLogLevel(os.environ.get("DP_SPARK_LOG_LEVEL", "WARN"))
     return spark
