@@ -120,8 +120,10 @@ def sample_result(ratio: float, p99: float) -> dict:
         "host": {"cpus": 2, "loadavg_start": 1.0, "loadavg_end": 2.0},
         "raw_consume": {"fetch_msgs_per_s": 100000.0, "fetch_mb_per_s": 37.0},
         "bronze_only": {"rows_per_s": 100000.0 * ratio, "mb_per_s": 37.0 * ratio},
+        "bronze_only_cold": {"rows_per_s": 23456.0, "mb_per_s": 8.7},
         "full_job": {"rows_per_s": 1000.0, "mb_per_s": 0.4},
-        "ratios": {"bronze_only_vs_raw": ratio, "full_job_vs_raw": 0.01},
+        "parse_only": {"rows_per_s": 34567.0, "mb_per_s": 12.9},
+        "ratios": {"bronze_only_vs_raw": ratio, "full_job_vs_raw": 0.01, "bronze_only_cold_vs_raw": 0.23456},
         "freshness": {"full.bronze": {"n": 10, "p50": 1.0, "p95": 2.0, "p99": p99, "not_visible": 0}},
         "produce": {"continuous": {"target_rate": 5000.0, "achieved_rate": 4990.0}},
         "merge": {"silver_events": {"source_rows": 100, "target_rows_before": 400, "rows_per_s": 50.0}},
@@ -147,7 +149,16 @@ def test_markdown_table_has_every_figure():
     lines = table.splitlines()
     assert lines[:2] == ["| figure | value |", "|---|---|"]
     assert all(line.startswith("| ") and line.endswith(" |") and line.count(" | ") == 1 for line in lines[2:])
-    for needle in ("100,000 msg/s", "60,000 rows/s", "0.60", "1.00 / 2.00 / 4.00 s", "bronze 12 -> 1", "900 / 150"):
+    for needle in (
+        "100,000 msg/s",
+        "60,000 rows/s",
+        "0.60",
+        "1.00 / 2.00 / 4.00 s",
+        "bronze 12 -> 1",
+        "900 / 150",
+        "23,456 rows/s; 0.23",
+        "34,567 rows/s, 12.9 MB/s",
+    ):
         assert needle in table, needle
     # Missing sections print n/a instead of failing (e.g. --skip continuous).
     assert "n/a" in stats.markdown({"host": {}})

@@ -92,6 +92,37 @@ def available_now(spark: SparkSession, cfg: IngestConfig, nbytes: int, expected_
     return {**throughput(rows, nbytes, seconds), **batches}
 
 
+def kafka_batch(spark: SparkSession, kafka_bootstrap: str, topic: str, ending_offsets: dict[int, int]) -> DataFrame:
+    """The topic's records from the start to ``ending_offsets``, as a batch DataFrame of bronze rows."""
+    raw = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", kafka_bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", json.dumps({topic: {str(p): o for p, o in ending_offsets.items()}}))
+        .option("includeHeaders", "true")
+        .load()
+    )
+    return bronze.from_kafka(raw, F.lit(datetime.now(UTC)))
+
+
+def parse_only(spark: SparkSession, records: DataFrame, nbytes: int, runs: int = 2) -> dict:
+    """``parse_events`` alone on the records cached in memory, into Spark's ``noop`` sink (every
+    output column computed, nothing written): parsing speed apart from Kafka and Delta. Run
+    ``runs`` times; the last one is the steady state, the first includes JIT warm-up."""
+    cached = records.persist()
+    try:
+        rows = cached.count()
+        seconds = []
+        for _ in range(runs):
+            start = time.monotonic()
+            parse_events(cached).write.format("noop").mode("overwrite").save()
+            seconds.append(time.monotonic() - start)
+    finally:
+        cached.unpersist()
+    return {**throughput(rows, nbytes, seconds[-1]), "first_run_seconds": seconds[0], "runs": runs}
+
+
 def batch_stats(query: StreamingQuery) -> dict:
     """Micro-batches with data of a running query (last 100): count and durations."""
     return _batches(_progress(query))
@@ -157,16 +188,7 @@ def merge_bench(
     tables: the valid events of the bulk records (up to ``ending_offsets``) are split by a hash
     of ``event_id``; ``1 - share`` of them seed the targets (untimed), the rest (with their
     duplicates and updates of seeded orders) is the timed batch."""
-    raw = (
-        spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", kafka_bootstrap)
-        .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
-        .option("endingOffsets", json.dumps({topic: {str(p): o for p, o in ending_offsets.items()}}))
-        .option("includeHeaders", "true")
-        .load()
-    )
-    valid, _bad = split(parse_events(bronze.from_kafka(raw, F.lit(datetime.now(UTC)))))
+    valid, _bad = split(parse_events(kafka_batch(spark, kafka_bootstrap, topic, ending_offsets)))
     valid = valid.persist()
     valid.count()
     in_batch = (F.abs(F.xxhash64("event_id")) % 1000) < int(share * 1000)
