@@ -1,9 +1,10 @@
 """``python -m datapipeline.bench`` (``task bench``): one run, one topic, every figure.
 
 Phases: produce the bulk records -> raw consume ceiling (Kafka's ConsumerPerformance) ->
-bronze-only availableNow, twice (the JVM's first query, "cold", then the timed steady state) ->
-full job availableNow -> parse_events alone -> continuous mode at a fixed produce rate (freshness) ->
-silver MERGE on a realistic batch -> driver peak memory -> OPTIMIZE file counts.
+bronze-only availableNow (untimed warm-up runs, the first reported as "cold", then the timed
+steady-state run) -> full job availableNow -> Spark's Kafka source alone -> parse_events alone ->
+continuous mode at a fixed produce rate (freshness) -> silver MERGE on a realistic batch ->
+driver peak memory -> OPTIMIZE file counts.
 Writes ``.local/bench/result-<ts>.json``, ``latest.json`` and ``result-<ts>.png``.
 """
 
@@ -80,9 +81,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--master", default=None, help="Spark master (default local[*]), e.g. local[3]")
     p.add_argument(
-        "--no-warmup",
-        action="store_true",
-        help="skip the untimed bronze-only warm-up run (the timed run is then the JVM's first query)",
+        "--warmup-runs",
+        type=int,
+        default=2,
+        help="untimed bronze-only runs before the timed one (default 2; 0: the timed run is the JVM's first query)",
     )
     p.add_argument("--use-running", action="store_true", help="use the running `task local:up` platform")
     p.add_argument("--keep-platform", action="store_true", help="keep the private platform's folder")
@@ -204,14 +206,16 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
             max_offsets_per_trigger=args.max_offsets_per_trigger,
             app_id=f"bench:{run_id}",
         )
-        if not args.no_warmup:
-            # The first query of a JVM loads classes and runs interpreted until the JIT has
-            # compiled the hot paths: measured (as "cold"), then the timed run is steady state.
-            warm = replace(base, lake=Lake(f"{root}/warmup"), checkpoint=f"{root}/warmup/_checkpoints/ingest")
-            with prog.phase("bronze-only warm-up, availableNow (first query of the JVM)"):
+        # The first queries of a JVM load classes and run interpreted until the JIT has compiled
+        # the hot paths: the first is reported as "cold", then the timed run is the steady state.
+        for i in range(args.warmup_runs):
+            warm = replace(base, lake=Lake(f"{root}/warmup{i}"), checkpoint=f"{root}/warmup{i}/_checkpoints/ingest")
+            with prog.phase(f"bronze-only warm-up {i + 1}/{args.warmup_runs}, availableNow (untimed)"):
                 c = phases.available_now(spark, warm, bulk["bytes"], bulk["records"], bronze_only=True)
-                result["bronze_only_cold"] = c
-            prog.line(f"  bronze-only cold: {c['rows_per_s']:,.0f} rows/s, {c['mb_per_s']:.1f} MB/s")
+                result.setdefault("bronze_only_warmups", []).append(c)
+            prog.line(f"  bronze-only warm-up {i + 1}: {c['rows_per_s']:,.0f} rows/s, {c['mb_per_s']:.1f} MB/s")
+        if args.warmup_runs:
+            result["bronze_only_cold"] = result["bronze_only_warmups"][0]
         with prog.phase("bronze-only ingest, availableNow"):
             b = phases.available_now(spark, base, bulk["bytes"], bulk["records"], bronze_only=True)
             result["bronze_only"] = b
@@ -234,9 +238,13 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
             cold = result["bronze_only_cold"]["rows_per_s"]
             result["ratios"]["bronze_only_cold_vs_raw"] = stats.ratio(cold, raw["fetch_msgs_per_s"])
 
+        records = phases.kafka_batch(spark, bootstrap, topic, bulk_end)
+        with prog.phase("Spark's Kafka source alone (noop sink)"):
+            result["source_only"] = so = phases.source_only(spark, records, bulk["bytes"])
+        prog.line(f"  Kafka source alone: {so['rows_per_s']:,.0f} rows/s (first run {so['first_run_seconds']:.1f}s)")
+        result["ratios"]["source_only_vs_raw"] = stats.ratio(so["rows_per_s"], raw["fetch_msgs_per_s"])
         if "parse" not in args.skip:
             with prog.phase("parse_events alone (records cached, noop sink)"):
-                records = phases.kafka_batch(spark, bootstrap, topic, bulk_end)
                 result["parse_only"] = p = phases.parse_only(spark, records, bulk["bytes"])
             prog.line(f"  parse only: {p['rows_per_s']:,.0f} rows/s (first run {p['first_run_seconds']:.1f}s)")
         if "continuous" not in args.skip:

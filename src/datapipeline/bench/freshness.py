@@ -18,8 +18,12 @@ def _basename(col) -> F.Column:
 
 def commit_times(spark: SparkSession, table_path: str) -> DataFrame:
     """(file_name, version, commit_ms) for every file added by any commit of the table."""
-    log = spark.read.json(f"{table_path.rstrip('/')}/_delta_log/*.json").withColumn(
-        "version", F.regexp_extract(F.input_file_name(), r"(\d+)\.json$", 1).cast("long")
+    # The folder with a filter, not a `*.json` glob: Spark looks for a streaming sink's metadata
+    # at the given path first, and a glob made it log a FileNotFoundException stack trace.
+    log = (
+        spark.read.option("pathGlobFilter", "*.json")
+        .json(f"{table_path.rstrip('/')}/_delta_log")
+        .withColumn("version", F.regexp_extract(F.input_file_name(), r"(\d+)\.json$", 1).cast("long"))
     )
     adds = log.where(F.col("add").isNotNull()).select("version", _basename(F.col("add.path")).alias("file_name"))
     commits = log.where(F.col("commitInfo").isNotNull()).select(

@@ -106,6 +106,18 @@ def kafka_batch(spark: SparkSession, kafka_bootstrap: str, topic: str, ending_of
     return bronze.from_kafka(raw, F.lit(datetime.now(UTC)))
 
 
+def source_only(spark: SparkSession, records: DataFrame, nbytes: int, runs: int = 2) -> dict:
+    """Spark's Kafka source alone: the records read into Spark's ``noop`` sink (nothing parsed,
+    nothing written), ``runs`` times, the last timed: what any Spark ingest pays before writing."""
+    seconds = []
+    for _ in range(runs):
+        start = time.monotonic()
+        records.write.format("noop").mode("overwrite").save()
+        seconds.append(time.monotonic() - start)
+    rows = records.count()
+    return {**throughput(rows, nbytes, seconds[-1]), "first_run_seconds": seconds[0], "runs": runs}
+
+
 def parse_only(spark: SparkSession, records: DataFrame, nbytes: int, runs: int = 2) -> dict:
     """``parse_events`` alone on the records cached in memory, into Spark's ``noop`` sink (every
     output column computed, nothing written): parsing speed apart from Kafka and Delta. Run

@@ -161,6 +161,7 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
     bronze = result.get("bronze_only", {})
     cold = result.get("bronze_only_cold", {})
     parsed = result.get("parse_only", {})
+    source = result.get("source_only", {})
     full = result.get("full_job", {})
     ratios = result.get("ratios", {})
     cont = result.get("produce", {}).get("continuous", {})
@@ -187,6 +188,10 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
             f"{_num(full.get('rows_per_s'))} rows/s, {_num(full.get('mb_per_s'), 1)} MB/s",
         ),
         ("ratio full job / raw consume", _num(ratios.get("full_job_vs_raw"), 2)),
+        (
+            "Spark's Kafka source alone (noop sink, second run; ratio to raw consume)",
+            f"{_num(source.get('rows_per_s'))} rows/s; {_num(ratios.get('source_only_vs_raw'), 2)}",
+        ),
         (
             "parse_events alone (records cached in memory, noop sink, second run)",
             f"{_num(parsed.get('rows_per_s'))} rows/s, {_num(parsed.get('mb_per_s'), 1)} MB/s",

@@ -39,23 +39,11 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 _BOM = "EFBBBF"  # hex of the UTF-8 byte-order mark
 # Exact value of a JSON number, to tell "at most 2 decimals" from a rounded decimal(18,2).
 _EXACT = "decimal(38,18)"
-ITEMS_TYPE = "array<struct<sku:string,quantity:int,unit_price:decimal(18,2)>>"
+ITEMS_TYPE = EVENT_SCHEMA["items"].dataType.simpleString()
 REASON_COLUMNS = ("reason", "reasons")
 EVENT_COLUMNS = tuple(f.name for f in EVENT_SCHEMA.fields)
 # Fields whose JSON type is checked, and those read as strings (dotted: nested in customer).
-_TYPED_PATHS = (
-    "schema_version",
-    "event_id",
-    "order_id",
-    "event_type",
-    "event_time",
-    "customer",
-    "customer.customer_id",
-    "customer.country",
-    "amount",
-    "currency",
-    "items",
-)
+_TYPED_PATHS = (*FIELDS, "customer.customer_id", "customer.country")
 _STRING_PATHS = (
     "event_id",
     "order_id",
