@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -354,6 +355,10 @@ def save(result: dict, out: Path) -> tuple[Path, Path]:
     return path, png
 
 
+def _exit_on_sigterm(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.markdown is not None:
@@ -362,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(stats.markdown(json.loads(args.markdown.read_text())))
         return 0
+    # A plain `kill` (SIGTERM) unwinds like Ctrl-C: the private platform is stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=logging.WARNING)
     # kafka-python logs every refused connection while the broker starts: the probe retries anyway.
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
