@@ -277,7 +277,11 @@ def parse_events(raw: DataFrame) -> DataFrame:
 
 
 def split(parsed: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(valid, quarantined) halves of :func:`parse_events` output; together they are all the rows."""
+    """(valid, quarantined) halves of :func:`parse_events` output; together they are all the rows.
+
+    Persist ``parsed`` first (as the job does): on an uncached plan Spark pushes each half's
+    filter below the parser's projections, validating every row twice and planning a far larger
+    expression tree."""
     valid = parsed.where(F.col("reason").isNull()).drop(*REASON_COLUMNS)
     bad = parsed.where(F.col("reason").isNotNull()).drop(*EVENT_COLUMNS)
     return valid, bad
