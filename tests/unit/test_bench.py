@@ -183,3 +183,10 @@ def test_first_offsets_spread_and_capped():
     assert stats.first_offsets({0: 100, 1: 100, 2: 10}, 90) == {0: 30, 1: 30, 2: 10}
     assert stats.first_offsets({0: 5}, 1000) == {0: 5}
     assert stats.first_offsets({}, 10) == {}
+
+
+def test_negative_warmup_runs_is_refused_before_anything_starts(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.parser().parse_args(["--warmup-runs", "-1"])
+    assert exit_.value.code == 2
+    assert "argument --warmup-runs: -1 must be >= 0" in capsys.readouterr().err

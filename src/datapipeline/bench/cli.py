@@ -50,6 +50,13 @@ class Progress:
         self.line(f"{name}: done in {self.phases[name]:.1f}s")
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bench",
@@ -83,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--master", default=None, help="Spark master (default local[*]), e.g. local[3]")
     p.add_argument(
         "--warmup-runs",
-        type=int,
+        type=non_negative_int,
         default=2,
         help="untimed bronze-only runs before the timed one (default 2; 0: the timed run is the JVM's first query)",
     )
@@ -215,7 +222,7 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
                 c = phases.available_now(spark, warm, bulk["bytes"], bulk["records"], bronze_only=True)
                 result.setdefault("bronze_only_warmups", []).append(c)
             prog.line(f"  bronze-only warm-up {i + 1}: {c['rows_per_s']:,.0f} rows/s, {c['mb_per_s']:.1f} MB/s")
-        if args.warmup_runs:
+        if args.warmup_runs > 0:
             result["bronze_only_cold"] = result["bronze_only_warmups"][0]
         with prog.phase("bronze-only ingest, availableNow"):
             b = phases.available_now(spark, base, bulk["bytes"], bulk["records"], bronze_only=True)
