@@ -248,12 +248,12 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
 
         records = phases.kafka_batch(spark, bootstrap, topic, bulk_end)
         with prog.phase("Spark's Kafka source alone (noop sink)"):
-            result["source_only"] = so = phases.source_only(spark, records, bulk["bytes"])
+            result["source_only"] = so = phases.source_only(records, bulk["bytes"])
         prog.line(f"  Kafka source alone: {so['rows_per_s']:,.0f} rows/s (first run {so['first_run_seconds']:.1f}s)")
         result["ratios"]["source_only_vs_raw"] = stats.ratio(so["rows_per_s"], raw["fetch_msgs_per_s"])
         if "parse" not in args.skip:
             with prog.phase("parse_events alone (records cached, noop sink)"):
-                result["parse_only"] = p = phases.parse_only(spark, records, bulk["bytes"])
+                result["parse_only"] = p = phases.parse_only(records, bulk["bytes"])
             prog.line(f"  parse only: {p['rows_per_s']:,.0f} rows/s (first run {p['first_run_seconds']:.1f}s)")
         if "continuous" not in args.skip:
             for mode, cfg in (("bronze", base), ("full", full_cfg)):

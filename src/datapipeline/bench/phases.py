@@ -106,33 +106,32 @@ def kafka_batch(spark: SparkSession, kafka_bootstrap: str, topic: str, ending_of
     return bronze.from_kafka(raw, F.lit(datetime.now(UTC)))
 
 
-def source_only(spark: SparkSession, records: DataFrame, nbytes: int, runs: int = 2) -> dict:
-    """Spark's Kafka source alone: the records read into Spark's ``noop`` sink (nothing parsed,
-    nothing written), ``runs`` times, the last timed: what any Spark ingest pays before writing."""
+def _noop_runs(df: DataFrame, nbytes: int, runs: int) -> dict:
+    """Write ``df`` into Spark's ``noop`` sink (every column computed, nothing stored) ``runs``
+    times; throughput of the last run (steady state), the first's time kept (JIT warm-up)."""
     seconds = []
     for _ in range(runs):
         start = time.monotonic()
-        records.write.format("noop").mode("overwrite").save()
+        df.write.format("noop").mode("overwrite").save()
         seconds.append(time.monotonic() - start)
-    rows = records.count()
-    return {**throughput(rows, nbytes, seconds[-1]), "first_run_seconds": seconds[0], "runs": runs}
+    return {**throughput(df.count(), nbytes, seconds[-1]), "first_run_seconds": seconds[0], "runs": runs}
 
 
-def parse_only(spark: SparkSession, records: DataFrame, nbytes: int, runs: int = 2) -> dict:
-    """``parse_events`` alone on the records cached in memory, into Spark's ``noop`` sink (every
-    output column computed, nothing written): parsing speed apart from Kafka and Delta. Run
-    ``runs`` times; the last one is the steady state, the first includes JIT warm-up."""
+def source_only(records: DataFrame, nbytes: int, runs: int = 2) -> dict:
+    """Spark's Kafka source alone (nothing parsed, nothing written): what any Spark ingest pays
+    before writing."""
+    return _noop_runs(records, nbytes, runs)
+
+
+def parse_only(records: DataFrame, nbytes: int, runs: int = 2) -> dict:
+    """``parse_events`` alone on the records cached in memory: parsing speed apart from Kafka
+    and Delta."""
     cached = records.persist()
     try:
-        rows = cached.count()
-        seconds = []
-        for _ in range(runs):
-            start = time.monotonic()
-            parse_events(cached).write.format("noop").mode("overwrite").save()
-            seconds.append(time.monotonic() - start)
+        cached.count()  # fill the cache first: no run reads Kafka
+        return _noop_runs(parse_events(cached), nbytes, runs)
     finally:
         cached.unpersist()
-    return {**throughput(rows, nbytes, seconds[-1]), "first_run_seconds": seconds[0], "runs": runs}
 
 
 def batch_stats(query: StreamingQuery) -> dict:
