@@ -3,9 +3,10 @@
 
 Kafka topic `orders.events` → **bronze** (every raw record) → **quarantine** (bad records with a
 reason) / **silver** (current state of each order, Delta `MERGE`) → **gold** (revenue per
-minute and currency), as one Spark Structured Streaming run with the `availableNow` trigger:
-it processes everything that arrived since the last run and stops. Checkpoints live beside
-the tables, so a retried or overlapping run neither loses nor duplicates a row.
+minute and currency), as one Spark application run with the `availableNow` trigger: its
+`bronze` query takes everything that arrived on the topic since the last run, then its `refine`
+query everything new in bronze, and it stops. Checkpoints live beside the tables, so a retried
+or overlapping run neither loses nor duplicates a row.
 
 The job is described once, in `k8s/spark/ingest.yaml` (a `SparkApplication`): on Kubernetes
 (`DP_RUNTIME=kubernetes`) spark-operator runs it; locally (the default) the same spec becomes

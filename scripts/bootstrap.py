@@ -199,8 +199,11 @@ def apt_install(packages: list[str], why: str) -> None:
         raise PrerequisiteError(f"{why}: run `sudo apt-get install -y {' '.join(packages)}`")
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update", "-q"], env=env, what="apt-get update")
-    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], env=env,
-        what=f"apt-get install {' '.join(packages)}")
+    run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+        env=env,
+        what=f"apt-get install {' '.join(packages)}",
+    )
 
 
 def step_postgres(_pins: dict[str, str]) -> None:

@@ -1,5 +1,8 @@
 """Streaming ingestion: Kafka topic -> Delta tables (bronze, quarantine, silver, gold) on S3/MinIO.
 
+Two streaming queries in one driver (``datapipeline.ingest.job``): ``bronze`` (Kafka -> bronze)
+and ``refine`` (bronze -> quarantine, silver, gold).
+
 Usage (local; connector jars from ``task bootstrap``, credentials from the environment)::
 
     export DP_S3_ACCESS_KEY=… DP_S3_SECRET_KEY=…
@@ -10,8 +13,9 @@ Usage (local; connector jars from ``task bootstrap``, credentials from the envir
     # running cannot load the connector jars later, so give them on the command line:
     spark-submit --jars "$(ls .local/jars/spark/*.jar | paste -sd, -)" spark_apps/ingest.py --help
 
-``--trigger availableNow`` processes everything available and stops (scheduled runs);
-``--trigger processingTime --processing-time '30 seconds'`` runs until stopped.
+``--trigger availableNow`` processes everything available (bronze first, then refine) and stops
+(scheduled runs); ``--trigger processingTime --processing-time '30 seconds'`` runs both queries
+until stopped (or until one fails: then the other is stopped too).
 Exit codes: 0 done, 1 the query failed, 2 configuration/preflight error (one line on stderr).
 """
 

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from minio import Minio
 
 from datapipeline.events.generator import Record
-from datapipeline.ingest.config import Lake
+from datapipeline.ingest.config import Lake, query_checkpoint
 from datapipeline.local.service import Service, ServiceError
 from datapipeline.local.stream import StreamingIngest
 from datapipeline.paths import PROJECT_ROOT
@@ -73,24 +73,38 @@ class LakeWatcher:
     def version(self, table: str) -> int:
         return self._max_number(self._key(self.lake.table(table)) + "_delta_log/", ".json")
 
-    def batches(self) -> tuple[int, int]:
-        """(last planned batch id, last committed batch id) of the checkpoint."""
-        cp = self._key(self.lake.checkpoint())
+    def batches(self, query: str) -> tuple[int, int]:
+        """(last planned batch id, last committed batch id) of one of the job's queries."""
+        cp = self._key(query_checkpoint(self.lake.checkpoint(), query))
         return self._max_number(cp + "offsets/"), self._max_number(cp + "commits/")
+
+    def _json_lines(self, key: str) -> list[dict]:
+        resp = self.client.get_object(self.bucket, key)
+        try:
+            return [json.loads(line) for line in resp.read().decode().splitlines() if line.strip().startswith("{")]
+        finally:
+            resp.close()
+            resp.release_conn()
 
     def txn_version(self, table: str) -> int:
         """Delta ``txnVersion`` (= batch id) of the table's latest commit; -1 when it has none."""
         version = self.version(table)
         if version < 0:
             return -1
-        key = f"{self._key(self.lake.table(table))}_delta_log/{version:020d}.json"
-        resp = self.client.get_object(self.bucket, key)
-        try:
-            actions = [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
-        finally:
-            resp.close()
-            resp.release_conn()
+        actions = self._json_lines(f"{self._key(self.lake.table(table))}_delta_log/{version:020d}.json")
         return max((a["txn"]["version"] for a in actions if "txn" in a), default=-1)
+
+    def settled(self) -> bool:
+        """Both queries have committed every batch they planned, and refine's last committed batch
+        read bronze to its latest version (Delta's source offset then points past it:
+        ``reservoirVersion`` = last consumed version + 1)."""
+        bronze, refine = self.batches("bronze"), self.batches("refine")
+        if bronze[0] != bronze[1] or refine[0] != refine[1] or refine[1] < 0:
+            return False
+        offsets = self._json_lines(
+            f"{self._key(query_checkpoint(self.lake.checkpoint(), 'refine'))}offsets/{refine[1]}"
+        )
+        return offsets[-1]["reservoirVersion"] > self.version("bronze")
 
 
 # ---- the ingestion job as a process ---------------------------------------------------------

@@ -93,14 +93,14 @@ def test_postgres_crash_under_an_airflow_ingest_run(airflow, lake_spark, s3, hea
 
     restarted: set[str] = set()
     client.wait_for_dag("ingest", echo=quiet)
-    planned_before = watch.batches()[0]
+    planned_before = watch.batches("bronze")[0]
     run_id = client.trigger("ingest")
     client.unpause("ingest")
     try:
         deadline = time.monotonic() + 600
         # A run's Spark job has planned its batch. Unpausing may also have created the scheduled
         # run, which can go first (max_active_runs=1): the fault hits whichever run is running.
-        while watch.batches()[0] <= planned_before or not (hit := client.running_runs("ingest")):
+        while watch.batches("bronze")[0] <= planned_before or not (hit := client.running_runs("ingest")):
             assert time.monotonic() < deadline, "no ingest run started its Spark batch"
             time.sleep(0.2)
         faulted = time.monotonic()

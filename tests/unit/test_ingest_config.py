@@ -22,6 +22,11 @@ def test_defaults_and_locations_come_from_env():
     assert cfg.trigger == "availableNow" and cfg.starting_offsets == "earliest"
     assert cfg.tables["bronze"] == "s3a://lake/orders/bronze/order_events_raw"
     assert cfg.checkpoint == "s3a://lake/orders/_checkpoints/ingest"
+    assert [cfg.query_checkpoint(q) for q in ("bronze", "refine")] == [
+        "s3a://lake/orders/_checkpoints/ingest/bronze",
+        "s3a://lake/orders/_checkpoints/ingest/refine",
+    ]
+    assert cfg.refine_max_files_per_trigger is None
     assert cfg.s3.access_key == "user-from-env" and cfg.s3.region == "us-east-1"
     assert cfg.app_id == "ingest:orders.events"
 
@@ -40,12 +45,15 @@ def test_arguments_win_over_env():
             "--starting-offsets",
             "latest",
             "--checkpoint",
-            "s3a://lake/cp",
+            "s3a://lake/cp/",
+            "--refine-max-files-per-trigger",
+            "6",
         ],
-        ENV,
+        ENV | {"DP_REFINE_MAX_FILES_PER_TRIGGER": "9"},
     )
     assert (cfg.topic, cfg.trigger, cfg.processing_time) == ("t", "processingTime", "5 seconds")
-    assert (cfg.max_offsets_per_trigger, cfg.starting_offsets, cfg.checkpoint) == (100, "latest", "s3a://lake/cp")
+    assert (cfg.max_offsets_per_trigger, cfg.starting_offsets, cfg.checkpoint) == (100, "latest", "s3a://lake/cp/")
+    assert (cfg.refine_max_files_per_trigger, cfg.query_checkpoint("refine")) == (6, "s3a://lake/cp/refine")
 
 
 def test_platform_env_names_are_understood():
@@ -65,6 +73,7 @@ def test_platform_env_names_are_understood():
         (None, {"DP_S3_ENDPOINT": "127.0.0.1:9000"}, "needs a scheme"),
         (None, {"DP_LAKE_ROOT": "s3://lake/x"}, "s3a://"),
         (None, {"DP_MAX_OFFSETS_PER_TRIGGER": "many"}, "not an integer"),
+        (None, {"DP_REFINE_MAX_FILES_PER_TRIGGER": "0"}, "--refine-max-files-per-trigger must be > 0"),
     ],
 )
 def test_bad_settings_give_one_clear_error(drop, extra, message):

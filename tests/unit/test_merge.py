@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from datapipeline.events.generator import GeneratorOptions, generate
-from datapipeline.ingest import gold, silver
+from datapipeline.ingest import bronze, gold, silver
 from datapipeline.ingest.config import Lake
-from datapipeline.ingest.job import ensure_tables, make_batch_writer
+from datapipeline.ingest.job import bronze_writer, ensure_tables, refine_writer
 from datapipeline.ingest.parse import parse_events, split
 
 
@@ -174,6 +174,18 @@ def kafka_batch(spark, values: list[tuple[int, int, bytes]]):
     return spark.createDataFrame(rows, schema)
 
 
+def job_writer(tables, app_id):
+    """The job's two queries on one Kafka micro-batch: bronze's batch, then refine's batch of the
+    same id over those bronze rows (as the Delta source hands them over)."""
+    to_bronze, refine = bronze_writer(tables["bronze"], app_id), refine_writer(tables, app_id)
+
+    def write(kafka_df, batch_id: int) -> None:
+        to_bronze(kafka_df, batch_id)
+        refine(bronze.from_kafka(kafka_df), batch_id)
+
+    return write
+
+
 def quarantined(spark, tables) -> dict[tuple[int, int], str]:
     df = spark.read.format("delta").load(tables["quarantine"])
     return {(r["partition"], r["offset"]): r["reason"] for r in df.collect()}
@@ -185,7 +197,7 @@ def stored(spark, tables) -> dict[str, tuple]:
 
 
 def test_conflicting_duplicates_are_quarantined_and_replays_decide_the_same(spark, tables):
-    write = make_batch_writer(tables, "test-app")
+    write = job_writer(tables, "test-app")
     e1 = event("o1", "e1", "created", "2026-01-01T10:00:00Z", amount="10.00")
     e1_other = event("o1", "e1", "created", "2026-01-01T10:00:00Z", amount="11.00")
     e2_first = event("o2", "e2", "paid", "2026-01-01T10:01:00Z", amount="20.00")
@@ -218,7 +230,7 @@ def test_conflicting_duplicates_are_quarantined_and_replays_decide_the_same(spar
 def test_tables_without_fingerprint_are_upgraded_and_compared_by_content(spark, tmp_path):
     t = Lake(str(tmp_path / "old")).tables
     ensure_tables(spark, t)
-    write = make_batch_writer(t, "test-app")
+    write = job_writer(t, "test-app")
     write(kafka_batch(spark, [(0, 0, event("o1", "e1", "paid", "2026-01-01T10:00:00Z"))]), 0)
     # What an older version wrote: silver_events without the fingerprint column.
     old = spark.read.format("delta").load(t["silver_events"]).drop("fingerprint")

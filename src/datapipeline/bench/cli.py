@@ -287,7 +287,7 @@ CONTINUOUS_MODES = ("bronze", "full")
 
 def _continuous(mode, spark, phases, bench_platform, cfg, size, args, result, latencies, prog) -> None:
     """Continuous mode (processingTime) while producing at a fixed rate; freshness from the logs.
-    ``bronze``: the bench-only bronze writer; ``full``: the job itself (``job.run``)."""
+    ``bronze``: the job's bronze query alone; ``full``: the whole job (bronze and refine)."""
     # A checkpoint of its own starting at the topic's end (and a new Delta txnAppId with it): no
     # backlog from earlier phases, and the tables are the non-empty ones of the availableNow run.
     cfg = replace(
@@ -298,13 +298,13 @@ def _continuous(mode, spark, phases, bench_platform, cfg, size, args, result, la
         starting_offsets="latest",
         app_id=f"{cfg.app_id}:continuous",
     )
-    writer = phases.bronze_only_writer(cfg.tables["bronze"], cfg.app_id) if mode == "bronze" else None
     since_ms = int(time.time() * 1000)
     seed = 2 + CONTINUOUS_MODES.index(mode)
     with prog.phase(
         f"continuous {mode}: {size.rate:,.0f} ev/s for {size.duration_s:g}s, trigger {args.trigger_interval}"
     ):
-        query = phases.start_continuous(spark, cfg, writer)
+        running = phases.start_continuous(spark, cfg, bronze_only=mode == "bronze")
+        bronze_query = running if mode == "bronze" else running.bronze
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
                 fut = pool.submit(
@@ -318,10 +318,16 @@ def _continuous(mode, spark, phases, bench_platform, cfg, size, args, result, la
                 produced = fut.result()
             prog.line(f"  produced {produced['records']:,} at {produced['achieved_rate']:,.0f} ev/s")
             target = sum(bench_platform.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
-            produced["drain_seconds"] = phases.drain(query, target, timeout_s=max(60.0, size.duration_s * 2))
-            produced["micro_batches"] = phases.batch_stats(query)
+            produced["drain_seconds"] = phases.drain(bronze_query, target, timeout_s=max(60.0, size.duration_s * 2))
+            produced["micro_batches"] = phases.batch_stats(bronze_query)
+            if mode == "full":
+                # Then refine over all of bronze (bounded: production has stopped).
+                start = time.monotonic()
+                running.refine.processAllAvailable()
+                produced["refine_drain_seconds"] = time.monotonic() - start
+                produced["refine_micro_batches"] = phases.batch_stats(running.refine)
         finally:
-            query.stop()
+            running.stop()
     result.setdefault("produce", {})[f"continuous_{mode}"] = produced
     if mode == "full" or "continuous" not in result["produce"]:
         result["produce"]["continuous"] = produced

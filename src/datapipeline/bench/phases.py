@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from delta.tables import DeltaTable
@@ -17,16 +17,6 @@ from datapipeline.bench.stats import MIB, throughput
 from datapipeline.ingest import bronze, job, silver
 from datapipeline.ingest.config import IngestConfig
 from datapipeline.ingest.parse import parse_events, split
-
-
-def bronze_only_writer(path: str, app_id: str) -> Callable[[DataFrame, int], None]:
-    """Bench-only ``foreachBatch`` writer: just the job's bronze step (same functions, same
-    idempotent append), to separate bronze ingest speed from the rest of the micro-batch."""
-
-    def write(batch_df: DataFrame, batch_id: int) -> None:
-        bronze.append_once(bronze.from_kafka(batch_df, F.lit(datetime.now(UTC))), path, app_id, batch_id)
-
-    return write
 
 
 def _plain(progress) -> dict:
@@ -61,29 +51,24 @@ def _batches(progress: list[dict]) -> dict:
 
 
 def available_now(spark: SparkSession, cfg: IngestConfig, nbytes: int, expected_rows: int, bronze_only: bool) -> dict:
-    """One ``availableNow`` run from an empty checkpoint over the whole topic; wall time from
-    query start to its end (tables created before the clock starts)."""
-    if bronze_only:
-        job.ensure_tables(spark, {"bronze": cfg.tables["bronze"]})
-        writer = bronze_only_writer(cfg.tables["bronze"], cfg.app_id)
-    else:
-        job.ensure_tables(spark, cfg.tables)
-        writer = job.make_batch_writer(cfg.tables, cfg.app_id)
+    """One ``availableNow`` run from an empty checkpoint over the whole topic: the job's bronze
+    query alone, or the whole job (bronze, then refine); wall time from start to end (tables
+    created before the clock starts)."""
+    cfg = replace(cfg, trigger="availableNow")
+    job.ensure_tables(spark, {"bronze": cfg.tables["bronze"]} if bronze_only else cfg.tables)
     start = time.monotonic()
-    query = (
-        job.read_kafka(spark, cfg)
-        .writeStream.queryName(f"bench-{'bronze' if bronze_only else 'full'}")
-        .option("checkpointLocation", cfg.checkpoint)
-        .foreachBatch(writer)
-        .trigger(availableNow=True)
-        .start()
-    )
-    query.awaitTermination()
+    if bronze_only:
+        queries = [job.start_query(spark, cfg, "bronze")]
+        queries[0].awaitTermination()
+    else:
+        pipeline = job.Pipeline(spark, cfg)
+        pipeline.awaitTermination()
+        queries = pipeline.queries
     seconds = time.monotonic() - start
     rows = spark.read.format("delta").load(cfg.tables["bronze"]).count()
     if rows != expected_rows:
         raise RuntimeError(f"bronze has {rows} rows after the availableNow run, expected {expected_rows}")
-    batches = _batches(_progress(query))
+    batches = _batches([p for q in queries for p in _progress(q)])
     in_batches = sum(batches["batch_seconds"])
     # Like Kafka's fetch rate (which leaves out the consumer group join): rows over the time spent
     # inside the micro-batches, leaving out query start-up.
@@ -150,28 +135,20 @@ def _consumed(query: StreamingQuery) -> int:
     return total
 
 
-def start_continuous(spark: SparkSession, cfg: IngestConfig, writer=None, timeout_s: float = 120) -> StreamingQuery:
-    """The job itself (``job.run``), or ``writer`` on the job's Kafka source, with the
-    processingTime trigger of ``cfg``; returns once the first batch ran."""
-    if writer is None:
-        query = job.run(spark, cfg)
-    else:
-        query = (
-            job.read_kafka(spark, cfg)
-            .writeStream.queryName("bench-bronze-continuous")
-            .option("checkpointLocation", cfg.checkpoint)
-            .foreachBatch(writer)
-            .trigger(processingTime=cfg.processing_time)
-            .start()
-        )
+def start_continuous(spark: SparkSession, cfg: IngestConfig, bronze_only: bool, timeout_s: float = 120):
+    """The job's bronze query alone, or the whole job (:class:`job.Pipeline`), with the
+    processingTime trigger of ``cfg``; returns once bronze ran its first batch."""
+    job.ensure_tables(spark, {"bronze": cfg.tables["bronze"]} if bronze_only else cfg.tables)
+    running = job.start_query(spark, cfg, "bronze") if bronze_only else job.Pipeline(spark, cfg)
+    bronze_query = running if bronze_only else running.bronze
     deadline = time.monotonic() + timeout_s
-    while query.lastProgress is None:
-        if not query.isActive or time.monotonic() > deadline:
-            error = query.exception()
-            query.stop()
+    while bronze_query.lastProgress is None:
+        if not bronze_query.isActive or time.monotonic() > deadline:
+            error = bronze_query.exception()
+            running.stop()
             raise RuntimeError(f"continuous query did not report progress within {timeout_s:.0f}s: {error}")
         time.sleep(0.2)
-    return query
+    return running
 
 
 def drain(query: StreamingQuery, target_total_offset: int, timeout_s: float) -> float:

@@ -171,7 +171,7 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
             f"{_num(raw.get('fetch_msgs_per_s'))} msg/s, {_num(raw.get('fetch_mb_per_s'), 1)} MB/s",
         ),
         (
-            "bronze ingest, availableNow (bronze-only writer)",
+            "bronze ingest, availableNow (the job's bronze query alone)",
             f"{_num(bronze.get('rows_per_s'))} rows/s, {_num(bronze.get('mb_per_s'), 1)} MB/s",
         ),
         ("ratio bronze ingest / raw consume (wall time, incl. query start)", _num(ratios.get("bronze_only_vs_raw"), 2)),
@@ -184,7 +184,7 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
             _num(ratios.get("bronze_only_in_batches_vs_raw"), 2),
         ),
         (
-            "full job, availableNow (bronze+quarantine+silver MERGE+gold)",
+            "full job, availableNow (bronze query, then refine: quarantine+silver MERGE+gold)",
             f"{_num(full.get('rows_per_s'))} rows/s, {_num(full.get('mb_per_s'), 1)} MB/s",
         ),
         ("ratio full job / raw consume", _num(ratios.get("full_job_vs_raw"), 2)),
@@ -198,9 +198,9 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
         ),
     ]
     labels = {
-        "bronze.bronze": "freshness, continuous bronze-only writer: bronze",
-        "full.bronze": "freshness, continuous full job: bronze",
-        "full.silver_events": "freshness, continuous full job: silver_events",
+        "bronze.bronze": "freshness, continuous bronze query alone: bronze",
+        "full.bronze": "freshness, continuous full job (both queries): bronze",
+        "full.silver_events": "freshness, continuous full job (both queries): silver_events",
     }
     for key, label in labels.items():
         f = result.get("freshness", {}).get(key, {})

@@ -26,6 +26,12 @@ _TABLE_PATHS = {
 }
 
 
+def query_checkpoint(checkpoint: str, query: str) -> str:
+    """Checkpoint of one of the job's streaming queries (``bronze``, ``refine``) below the job's
+    checkpoint folder."""
+    return f"{checkpoint.rstrip('/')}/{query}"
+
+
 class ConfigError(ValueError):
     """A setting is missing or inconsistent (message names the setting and how to set it)."""
 
@@ -63,6 +69,7 @@ class IngestConfig:
     trigger: str = "availableNow"
     processing_time: str = "30 seconds"
     max_offsets_per_trigger: int | None = None
+    refine_max_files_per_trigger: int | None = None
     starting_offsets: str = "earliest"
     fail_on_data_loss: bool = True
     # Delta txnAppId of the idempotent writes. Keep it with the checkpoint: a NEW checkpoint
@@ -75,6 +82,9 @@ class IngestConfig:
     @property
     def tables(self) -> dict[str, str]:
         return self.lake.tables
+
+    def query_checkpoint(self, query: str) -> str:
+        return query_checkpoint(self.checkpoint, query)
 
 
 def _env_int(env: Mapping[str, str], name: str) -> int | None:
@@ -91,7 +101,8 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     env = os.environ if env is None else env
     p = argparse.ArgumentParser(
         prog="ingest",
-        description="Kafka -> Delta Lake (bronze, quarantine, silver, gold), exactly-once.",
+        description="Kafka -> Delta Lake, exactly-once: one query Kafka -> bronze, one bronze -> "
+        "quarantine, silver, gold.",
         epilog="S3 credentials: env DP_S3_ACCESS_KEY / DP_S3_SECRET_KEY (or AWS_ACCESS_KEY_ID / "
         "AWS_SECRET_ACCESS_KEY); never on the command line.",
     )
@@ -106,7 +117,11 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
         help="s3a://bucket/prefix or a local path; tables and checkpoints live below it "
         "(DP_LAKE_ROOT; default s3a://$DP_LAKE_BUCKET/orders)",
     )
-    p.add_argument("--checkpoint", default=env.get("DP_CHECKPOINT"), help="default <lake-root>/_checkpoints/ingest")
+    p.add_argument(
+        "--checkpoint",
+        default=env.get("DP_CHECKPOINT"),
+        help="folder of the two queries' checkpoints (bronze/, refine/); default <lake-root>/_checkpoints/ingest",
+    )
     p.add_argument("--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="http(s)://host:port (DP_S3_ENDPOINT)")
     p.add_argument(
         "--s3-region",
@@ -123,12 +138,19 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
         "--max-offsets-per-trigger",
         type=int,
         default=_env_int(env, "DP_MAX_OFFSETS_PER_TRIGGER"),
-        help="cap on records per micro-batch (DP_MAX_OFFSETS_PER_TRIGGER)",
+        help="cap on Kafka records per bronze micro-batch (DP_MAX_OFFSETS_PER_TRIGGER)",
+    )
+    p.add_argument(
+        "--refine-max-files-per-trigger",
+        type=int,
+        default=_env_int(env, "DP_REFINE_MAX_FILES_PER_TRIGGER"),
+        help="cap on bronze files per refine micro-batch (DP_REFINE_MAX_FILES_PER_TRIGGER; Delta's default 1000)",
     )
     p.add_argument(
         "--starting-offsets",
         default=env.get("DP_STARTING_OFFSETS", "earliest"),
-        help="earliest | latest | Kafka JSON offsets; only used when the checkpoint is new",
+        help="earliest | latest | Kafka JSON offsets; only used when a checkpoint is new (latest: refine "
+        "also starts at bronze's latest version instead of all of bronze)",
     )
     p.add_argument(
         "--no-fail-on-data-loss",
@@ -165,6 +187,8 @@ def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None =
         raise ConfigError("lake root not set: pass --lake-root or set DP_LAKE_ROOT (e.g. s3a://lake/orders)")
     if a.max_offsets_per_trigger is not None and a.max_offsets_per_trigger <= 0:
         raise ConfigError("--max-offsets-per-trigger must be > 0")
+    if a.refine_max_files_per_trigger is not None and a.refine_max_files_per_trigger <= 0:
+        raise ConfigError("--refine-max-files-per-trigger must be > 0")
     lake = Lake(a.lake_root)
     uses_s3 = a.lake_root.startswith("s3a://") or str(a.checkpoint or "").startswith("s3a://")
     if a.lake_root.startswith(("s3://", "s3n://")):
@@ -178,6 +202,7 @@ def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None =
         trigger=a.trigger,
         processing_time=a.processing_time,
         max_offsets_per_trigger=a.max_offsets_per_trigger,
+        refine_max_files_per_trigger=a.refine_max_files_per_trigger,
         starting_offsets=a.starting_offsets,
         fail_on_data_loss=a.fail_on_data_loss,
         app_id=a.app_id or f"ingest:{a.topic}",

@@ -1,24 +1,31 @@
-"""The ingestion streaming query: Kafka -> bronze, quarantine, silver (events, orders), gold.
+"""The ingestion job: two streaming queries, Kafka -> bronze, then bronze -> quarantine, silver, gold.
 
-One Structured Streaming query reads the topic; each micro-batch goes through
-:func:`make_batch_writer` in this order, every step idempotent, so a crash at any point
-followed by a restart (which replays the uncommitted batch with the same id and offsets)
-neither loses nor duplicates a row:
+* ``bronze`` (checkpoint ``<checkpoint>/bronze``): reads the topic and appends every record, raw,
+  to the bronze table. Nothing else, so new records are visible in bronze within about one
+  trigger interval whatever the rest of the pipeline costs.
+* ``refine`` (checkpoint ``<checkpoint>/refine``): streams the bronze table (Delta source: all of
+  it, then each new commit) and writes each micro-batch, in this order:
 
-1. bronze: raw append, ``txnAppId``/``txnVersion`` (skipped on replay)
-2. quarantine: invalid rows and conflicting duplicates (an event_id already in silver_events,
-   or earlier in the batch, with other content) append, ``txnAppId``/``txnVersion`` (skipped
-   on replay; a replay reaches the same decisions, see ``silver.mark_conflicts``)
-3. silver_events: MERGE insert-if-absent on ``event_id``
-4. silver_orders: MERGE on ``order_id`` taking only greater states
-5. gold: recompute touched (minute, currency) keys from silver_events, MERGE
+  1. quarantine: invalid rows and conflicting duplicates (an event_id already in silver_events,
+     or earlier in the batch, with other content) append, ``txnAppId``/``txnVersion`` (skipped
+     on replay; a replay reaches the same decisions, see ``silver.mark_conflicts``)
+  2. silver_events: MERGE insert-if-absent on ``event_id``
+  3. silver_orders: MERGE on ``order_id`` taking only greater states
+  4. gold: recompute touched (minute, currency) keys from silver_events, MERGE
 
-Invariant: rows in bronze = parsed (silver_events input) + quarantined, per batch.
+Every step is idempotent, so a crash at any point followed by a restart (which replays the
+uncommitted batch of each query with the same id and input) neither loses nor duplicates a row.
+With the ``availableNow`` trigger (scheduled runs) bronze runs to the end of the topic first,
+then refine to the end of bronze; with ``processingTime`` both run side by side, each in its
+own FAIR scheduler pool so that a long refine batch does not hold bronze back.
+
+Invariant: rows in bronze = parsed (silver_events input) + quarantined, per refine batch.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from delta.tables import DeltaTable
@@ -75,50 +82,149 @@ def read_kafka(spark: SparkSession, cfg: IngestConfig) -> DataFrame:
     return reader.load()
 
 
-def make_batch_writer(tables: dict[str, str], app_id: str):
-    """``fn(batch_df, batch_id)`` for ``foreachBatch``: writes all tables idempotently."""
+def read_bronze(spark: SparkSession, cfg: IngestConfig) -> DataFrame:
+    """The bronze table as a stream: all of it, then each new commit (OPTIMIZE's rewrites carry no
+    new data and are skipped by Delta's source). With ``starting_offsets=latest`` a new
+    checkpoint starts at bronze's latest version instead, like the Kafka side."""
+    reader = spark.readStream.format("delta")
+    if cfg.starting_offsets == "latest":
+        reader = reader.option("startingVersion", "latest")
+    if cfg.refine_max_files_per_trigger:
+        reader = reader.option("maxFilesPerTrigger", cfg.refine_max_files_per_trigger)
+    return reader.load(cfg.tables["bronze"])
+
+
+def bronze_writer(path: str, app_id: str) -> Callable[[DataFrame, int], None]:
+    """``fn(kafka_batch_df, batch_id)`` for ``foreachBatch``: the idempotent bronze append."""
 
     def write_batch(batch_df: DataFrame, batch_id: int) -> None:
-        spark = batch_df.sparkSession
-        # One ingest timestamp per micro-batch (same value in bronze and quarantine).
-        raw = bronze.from_kafka(batch_df, F.lit(datetime.now(UTC))).persist()
-        try:
-            bronze.append_once(raw, tables["bronze"], app_id, batch_id)
-            parsed = parse_events(raw).persist()
-            try:
-                valid, bad = split(parsed)
-                marked = silver.mark_conflicts(spark, valid, tables["silver_events"]).persist()
-                try:
-                    accepted = marked.where(F.col("reason").isNull()).drop("reason")
-                    conflicting = marked.where(F.col("reason").isNotNull()).withColumn("reasons", F.array("reason"))
-                    rejected = quarantine.rows(bad).unionByName(quarantine.rows(conflicting))
-                    quarantine.append_once(rejected, tables["quarantine"], app_id, batch_id)
-                    if not accepted.isEmpty():
-                        silver.merge_events(spark, accepted, tables["silver_events"])
-                        silver.merge_orders(spark, accepted, tables["silver_orders"])
-                        gold.refresh(spark, accepted, tables["silver_events"], tables["gold_revenue"])
-                finally:
-                    marked.unpersist()
-            finally:
-                parsed.unpersist()
-        finally:
-            raw.unpersist()
-        log.info("batch %s written", batch_id)
+        # One ingest timestamp per micro-batch.
+        bronze.append_once(bronze.from_kafka(batch_df, F.lit(datetime.now(UTC))), path, app_id, batch_id)
+        log.info("bronze batch %s written", batch_id)
 
     return write_batch
 
 
-def run(spark: SparkSession, cfg: IngestConfig) -> StreamingQuery:
-    """Start the query (tables are created first); returns the running StreamingQuery."""
-    ensure_tables(spark, cfg.tables)
-    writer = (
-        read_kafka(spark, cfg)
-        .writeStream.queryName(f"ingest:{cfg.topic}")
-        .option("checkpointLocation", cfg.checkpoint)
-        .foreachBatch(make_batch_writer(cfg.tables, cfg.app_id))
+def refine_writer(tables: dict[str, str], app_id: str) -> Callable[[DataFrame, int], None]:
+    """``fn(bronze_batch_df, batch_id)`` for ``foreachBatch``: quarantine, silver and gold,
+    each idempotent (see the module docstring)."""
+
+    def write_batch(batch_df: DataFrame, batch_id: int) -> None:
+        spark = batch_df.sparkSession
+        # Persisted before split: a filter on parse_events' output would otherwise be pushed
+        # below its projections and every row validated twice.
+        parsed = parse_events(batch_df).persist()
+        try:
+            valid, bad = split(parsed)
+            marked = silver.mark_conflicts(spark, valid, tables["silver_events"]).persist()
+            try:
+                accepted = marked.where(F.col("reason").isNull()).drop("reason")
+                conflicting = marked.where(F.col("reason").isNotNull()).withColumn("reasons", F.array("reason"))
+                rejected = quarantine.rows(bad).unionByName(quarantine.rows(conflicting))
+                quarantine.append_once(rejected, tables["quarantine"], app_id, batch_id)
+                if not accepted.isEmpty():
+                    silver.merge_events(spark, accepted, tables["silver_events"])
+                    silver.merge_orders(spark, accepted, tables["silver_orders"])
+                    gold.refresh(spark, accepted, tables["silver_events"], tables["gold_revenue"])
+            finally:
+                marked.unpersist()
+        finally:
+            parsed.unpersist()
+        log.info("refine batch %s written", batch_id)
+
+    return write_batch
+
+
+QUERIES = ("bronze", "refine")
+
+
+def start_query(spark: SparkSession, cfg: IngestConfig, name: str) -> StreamingQuery:
+    """Start one of the job's two queries (``QUERIES``) with ``cfg``'s trigger, in the FAIR
+    scheduler pool of its name (tables must exist: :func:`ensure_tables`)."""
+    if name == "bronze":
+        source, writer = read_kafka(spark, cfg), bronze_writer(cfg.tables["bronze"], cfg.app_id)
+    elif name == "refine":
+        source, writer = read_bronze(spark, cfg), refine_writer(cfg.tables, cfg.app_id)
+    else:
+        raise ValueError(f"unknown query {name!r}: one of {', '.join(QUERIES)}")
+    stream = (
+        source.writeStream.queryName(f"{name}:{cfg.topic}")
+        .option("checkpointLocation", cfg.query_checkpoint(name))
+        .foreachBatch(writer)
     )
     if cfg.trigger == "availableNow":
-        writer = writer.trigger(availableNow=True)
+        stream = stream.trigger(availableNow=True)
     else:
-        writer = writer.trigger(processingTime=cfg.processing_time)
-    return writer.start()
+        stream = stream.trigger(processingTime=cfg.processing_time)
+    # The query's thread inherits this thread's local properties when it starts.
+    spark.sparkContext.setLocalProperty("spark.scheduler.pool", name)
+    try:
+        return stream.start()
+    finally:
+        spark.sparkContext.setLocalProperty("spark.scheduler.pool", None)
+
+
+class Pipeline:
+    """The job's two queries, driven like one ``StreamingQuery``.
+
+    ``availableNow``: :meth:`awaitTermination` runs bronze to its end, then refine over all of
+    bronze. ``processingTime``: both run side by side until stopped; if either fails, the other
+    is stopped and the failure raised.
+    """
+
+    def __init__(self, spark: SparkSession, cfg: IngestConfig):
+        self.spark, self.cfg = spark, cfg
+        self.name = f"ingest:{cfg.topic}"
+        self.bronze: StreamingQuery = start_query(spark, cfg, "bronze")
+        self.refine: StreamingQuery | None = None
+        self._stopped = False
+        if cfg.trigger != "availableNow":
+            self.refine = start_query(spark, cfg, "refine")
+
+    @property
+    def queries(self) -> list[StreamingQuery]:
+        return [q for q in (self.bronze, self.refine) if q is not None]
+
+    @property
+    def isActive(self) -> bool:
+        return any(q.isActive for q in self.queries)
+
+    def exception(self):
+        return next((e for e in (q.exception() for q in self.queries) if e is not None), None)
+
+    def awaitTermination(self) -> None:
+        """Until both queries end (``availableNow``) or one of them does (then both are stopped);
+        raises the first query's failure (``StreamingQueryException``)."""
+        if self.refine is None:
+            self.bronze.awaitTermination()
+            if self._stopped:
+                return
+            self.refine = start_query(self.spark, self.cfg, "refine")
+            self.refine.awaitTermination()
+            return
+        try:
+            while all(q.isActive for q in self.queries):
+                for q in self.queries:
+                    if q.awaitTermination(1):
+                        break
+            for q in self.queries:
+                q.awaitTermination(0.001)  # returns at once when ended; raises its failure if it failed
+        finally:
+            self.stop()
+
+    def processAllAvailable(self) -> None:
+        """Until bronze has the topic's records of now and refine has processed them."""
+        self.bronze.processAllAvailable()
+        if self.refine is not None:
+            self.refine.processAllAvailable()
+
+    def stop(self) -> None:
+        self._stopped = True
+        for q in self.queries:
+            q.stop()
+
+
+def run(spark: SparkSession, cfg: IngestConfig) -> Pipeline:
+    """Create the tables, start the job (see :class:`Pipeline`) and return it."""
+    ensure_tables(spark, cfg.tables)
+    return Pipeline(spark, cfg)

@@ -106,6 +106,9 @@ def session_conf(
         # Schema changes are explicit (ALTER TABLE ... ADD COLUMNS in silver), never implicit on write.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # The ingest job's two queries run in pools of their own (ingest/job.py): round-robin
+        # between them, so a long refine batch does not queue bronze's tasks behind its own.
+        "spark.scheduler.mode": "FAIR",
     }
     if jars:
         conf["spark.jars"] = ",".join(str(j) for j in jars)

@@ -1,0 +1,35 @@
+"""The job's two continuous queries fail together: when refine fails, bronze is stopped too and
+the failure is raised to the driver (which then exits 1, and the supervisor resubmits it), so a
+half-running job never keeps filling bronze while silver silently stands still."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pyspark.errors import StreamingQueryException
+
+from datapipeline.events.generator import generate
+from datapipeline.ingest.config import Lake
+from datapipeline.ingest.job import run
+from datapipeline.producer import produce
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+def test_a_failing_refine_query_stops_bronze_and_raises(lake, lake_spark, tmp_path):
+    local = Lake(str(tmp_path / "lake"))  # a local lake, so the test can break a table under it
+    cfg = lake.config(lake=local, checkpoint=local.checkpoint(), trigger="processingTime", processing_time="1 second")
+    pipeline = run(lake_spark, cfg)
+    try:
+        assert pipeline.bronze.isActive and pipeline.refine.isActive
+        shutil.rmtree(Path(local.table("silver_events")))  # refine's next batch cannot read silver
+        assert produce(generate(50, seed=5), lake.platform.kafka_bootstrap, lake.topic).delivered == 50
+        with pytest.raises(StreamingQueryException, match="silver/order_events"):
+            pipeline.awaitTermination()
+        assert not pipeline.isActive
+        assert pipeline.bronze.exception() is None and pipeline.refine.exception() is not None
+        assert lake_spark.read.format("delta").load(local.table("bronze")).count() > 0  # bronze had run
+    finally:
+        pipeline.stop()
