@@ -12,6 +12,11 @@ tables with delta-rs (no Spark) and checks:
 | `quarantine_ratio` | quarantined / consumed is over `max_quarantine_ratio` |
 | `freshness` | the newest Kafka record is older than `max_staleness_minutes` |
 
+The balance covers the bronze records the job's `refine` query has processed (its
+checkpoint says up to which bronze version); newer records, whose silver and quarantine rows a
+running job may have half written, are reported as "not refined yet" and left out, so a check
+run while the continuous job is working does not fail on the batch in flight.
+
 A failed run says which check failed and by how much; each check's line is in the task log.
 """
 

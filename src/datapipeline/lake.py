@@ -7,6 +7,10 @@ objects.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+from urllib.parse import urlparse
+
 from deltalake import DeltaTable, QueryBuilder
 
 from datapipeline.spark.session import S3Settings
@@ -28,15 +32,59 @@ def delta_rs_options(s3: S3Settings | None) -> dict[str, str]:
     }
 
 
-def open_table(path: str, s3: S3Settings | None) -> DeltaTable:
-    return DeltaTable(delta_rs_uri(path), storage_options=delta_rs_options(s3))
+def open_table(path: str, s3: S3Settings | None, version: int | None = None) -> DeltaTable:
+    return DeltaTable(delta_rs_uri(path), version=version, storage_options=delta_rs_options(s3))
 
 
-def query(path: str, s3: S3Settings | None, sql: str) -> list[dict]:
-    """Rows of a DataFusion SQL query over the table's current version, registered as ``t``."""
-    reader = QueryBuilder().register("t", open_table(path, s3)).execute(sql)
+def query(path: str, s3: S3Settings | None, sql: str, version: int | None = None) -> list[dict]:
+    """Rows of a DataFusion SQL query over the table (its current version, or ``version``),
+    registered as ``t``."""
+    reader = QueryBuilder().register("t", open_table(path, s3, version)).execute(sql)
     rows: list[dict] = []
     for batch in reader:
         columns = {name: batch.column(name).to_pylist() for name in batch.column_names}
         rows.extend(dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True))
     return rows
+
+
+@functools.lru_cache(maxsize=8)
+def _minio(s3: S3Settings):
+    """One client per settings (it keeps its connections: callers poll)."""
+    from minio import Minio
+
+    url = urlparse(s3.endpoint)
+    return Minio(
+        url.netloc,
+        access_key=s3.access_key,
+        secret_key=s3.secret_key,
+        secure=url.scheme == "https",
+        region=s3.region,
+    )
+
+
+def list_names(folder: str, s3: S3Settings | None) -> list[str]:
+    """Names of the files directly in ``folder`` (``s3a://bucket/key`` or a local path); none if
+    it does not exist."""
+    if not folder.startswith("s3a://"):
+        local = Path(folder)
+        return sorted(f.name for f in local.iterdir() if f.is_file()) if local.is_dir() else []
+    if s3 is None:
+        raise ValueError(f"{folder}: S3 settings are needed to read s3a:// paths")
+    bucket, _, key = folder.removeprefix("s3a://").partition("/")
+    prefix = key.rstrip("/") + "/"
+    return sorted(o.object_name.removeprefix(prefix) for o in _minio(s3).list_objects(bucket, prefix=prefix))
+
+
+def read_text(path: str, s3: S3Settings | None) -> str:
+    """The content of one file (``s3a://bucket/key`` or a local path)."""
+    if not path.startswith("s3a://"):
+        return Path(path).read_text()
+    if s3 is None:
+        raise ValueError(f"{path}: S3 settings are needed to read s3a:// paths")
+    bucket, _, key = path.removeprefix("s3a://").partition("/")
+    resp = _minio(s3).get_object(bucket, key)
+    try:
+        return resp.read().decode()
+    finally:
+        resp.close()
+        resp.release_conn()

@@ -14,12 +14,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlparse
 
-from minio import Minio
-
+from datapipeline import lake as lake_io
 from datapipeline.events.generator import Record
-from datapipeline.ingest.config import Lake, query_checkpoint
+from datapipeline.ingest import progress
+from datapipeline.ingest.config import Lake
 from datapipeline.local.service import Service, ServiceError
 from datapipeline.local.stream import StreamingIngest
 from datapipeline.paths import PROJECT_ROOT
@@ -53,58 +52,36 @@ class LakeWatcher:
     """Reads Delta log and checkpoint progress straight from MinIO (no Spark)."""
 
     def __init__(self, lake: Lake, s3: S3Settings):
-        url = urlparse(s3.endpoint)
-        self.client = Minio(url.netloc, access_key=s3.access_key, secret_key=s3.secret_key, secure=False)
-        self.bucket = lake.bucket
         self.lake = lake
+        self.s3 = s3
 
-    def _key(self, s3a_path: str) -> str:
-        return s3a_path.removeprefix(f"s3a://{self.bucket}/").rstrip("/") + "/"
-
-    def _max_number(self, prefix: str, suffix: str = "") -> int:
-        best = -1
-        for obj in self.client.list_objects(self.bucket, prefix=prefix):
-            name = obj.object_name.rsplit("/", 1)[-1]
-            stem = name.removesuffix(suffix)
-            if name.endswith(suffix) and stem.isdigit():
-                best = max(best, int(stem))
-        return best
+    def _log(self, table: str) -> str:
+        return f"{self.lake.table(table)}/_delta_log"
 
     def version(self, table: str) -> int:
-        return self._max_number(self._key(self.lake.table(table)) + "_delta_log/", ".json")
+        names = lake_io.list_names(self._log(table), self.s3)
+        return max((int(n.removesuffix(".json")) for n in names if n.removesuffix(".json").isdigit()), default=-1)
 
     def batches(self, query: str) -> tuple[int, int]:
         """(last planned batch id, last committed batch id) of one of the job's queries."""
-        cp = self._key(query_checkpoint(self.lake.checkpoint(), query))
-        return self._max_number(cp + "offsets/"), self._max_number(cp + "commits/")
-
-    def _json_lines(self, key: str) -> list[dict]:
-        resp = self.client.get_object(self.bucket, key)
-        try:
-            return [json.loads(line) for line in resp.read().decode().splitlines() if line.strip().startswith("{")]
-        finally:
-            resp.close()
-            resp.release_conn()
+        return progress.batches(self.lake.checkpoint(), query, self.s3)
 
     def txn_version(self, table: str) -> int:
         """Delta ``txnVersion`` (= batch id) of the table's latest commit; -1 when it has none."""
         version = self.version(table)
         if version < 0:
             return -1
-        actions = self._json_lines(f"{self._key(self.lake.table(table))}_delta_log/{version:020d}.json")
+        text = lake_io.read_text(f"{self._log(table)}/{version:020d}.json", self.s3)
+        actions = [json.loads(line) for line in text.splitlines() if line.strip()]
         return max((a["txn"]["version"] for a in actions if "txn" in a), default=-1)
 
     def settled(self) -> bool:
-        """Both queries have committed every batch they planned, and refine's last committed batch
-        read bronze to its latest version (Delta's source offset then points past it:
-        ``reservoirVersion`` = last consumed version + 1)."""
+        """Both queries have committed every batch they planned, and refine has read bronze to
+        its latest version."""
         bronze, refine = self.batches("bronze"), self.batches("refine")
-        if bronze[0] != bronze[1] or refine[0] != refine[1] or refine[1] < 0:
+        if bronze[0] != bronze[1] or refine[0] != refine[1]:
             return False
-        offsets = self._json_lines(
-            f"{self._key(query_checkpoint(self.lake.checkpoint(), 'refine'))}offsets/{refine[1]}"
-        )
-        return offsets[-1]["reservoirVersion"] > self.version("bronze")
+        return progress.refined_bronze_version(self.lake.checkpoint(), self.s3) == self.version("bronze")
 
 
 # ---- the ingestion job as a process ---------------------------------------------------------

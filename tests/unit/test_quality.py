@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from datapipeline.events.generator import ACCEPTED_KINDS, generate
+from datapipeline.ingest.progress import fully_read_version
 from datapipeline.quality import Snapshot, Thresholds, evaluate, event_id_of
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -93,3 +94,38 @@ def test_event_id_of_every_accepted_hostile_form(kind):
     [record] = [r for r in generate(400, seed=3) if r.kind == "event"][:1]
     _key, value = ACCEPTED_KINDS[kind](record.event)
     assert event_id_of(value) == record.event["event_id"]
+
+
+def test_records_not_refined_yet_are_left_out_of_the_balance():
+    """A running job: bronze already holds a batch that refine has partly written (one event in
+    silver_events, its order not yet in silver_orders, one record quarantined)."""
+    s = healthy()
+    pending = {("orders.events", 0, 1000 + i): (f"p{i}", f"po{i}") for i in range(3)}
+    pending[("orders.events", 1, 2000)] = (None, None)  # malformed, quarantined already
+    s.pending.update(pending)
+    s.quarantined.add(("orders.events", 1, 2000))
+    s.silver_event_ids.add("p0")
+    s.event_order_ids.add("po0")
+    checks = by_name(evaluate(s, Thresholds(), NOW))
+    assert [c.name for c in checks.values() if not c.ok] == []
+    assert "consumed 100 = parsed 98 + quarantined 2" in checks["reconciled"].detail
+    assert "4 newer bronze records not refined yet (left out)" in checks["reconciled"].detail
+    # ...but a quarantine row or silver event that no bronze record explains still fails.
+    s.quarantined.add(("orders.events", 2, 9999))
+    s.silver_event_ids.add("never-sent")
+    checks = by_name(evaluate(s, Thresholds(), NOW))
+    assert not checks["reconciled"].ok and "1 quarantine rows not in bronze" in checks["reconciled"].detail
+    assert not checks["silver_events_complete"].ok
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [
+        ({"reservoirVersion": 7, "index": -1, "isStartingVersion": False}, 6),  # version 6 read to its end
+        ({"reservoirVersion": 7, "index": 3, "isStartingVersion": False}, 6),  # partway through version 7
+        ({"reservoirVersion": 1, "index": -1, "isStartingVersion": False}, 0),
+        ({"reservoirVersion": 7, "index": 3, "isStartingVersion": True}, None),  # first snapshot, partway
+    ],
+)
+def test_fully_read_bronze_version_from_a_refine_offset(offset, expected):
+    assert fully_read_version(offset) == expected

@@ -25,7 +25,9 @@ def _plain(progress) -> dict:
     sources = []
     for source in progress["sources"]:
         end = source["endOffset"]
-        sources.append({"endOffset": json.loads(end) if isinstance(end, str) else end})
+        if isinstance(end, str):  # JSON, or "None" before the source's first offset (Delta's, idle)
+            end = None if end == "None" else json.loads(end)
+        sources.append({"endOffset": end})
     return {
         "numInputRows": int(progress["numInputRows"]),
         "durationMs": {k: int(v) for k, v in dict(progress["durationMs"]).items()},

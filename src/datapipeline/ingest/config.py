@@ -149,8 +149,8 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--starting-offsets",
         default=env.get("DP_STARTING_OFFSETS", "earliest"),
-        help="earliest | latest | Kafka JSON offsets; only used when a checkpoint is new (latest: refine "
-        "also starts at bronze's latest version instead of all of bronze)",
+        help="earliest | latest | Kafka JSON offsets for a new bronze checkpoint (a new refine checkpoint "
+        "always reads all of bronze)",
     )
     p.add_argument(
         "--no-fail-on-data-loss",

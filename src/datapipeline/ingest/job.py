@@ -84,11 +84,11 @@ def read_kafka(spark: SparkSession, cfg: IngestConfig) -> DataFrame:
 
 def read_bronze(spark: SparkSession, cfg: IngestConfig) -> DataFrame:
     """The bronze table as a stream: all of it, then each new commit (OPTIMIZE's rewrites carry no
-    new data and are skipped by Delta's source). With ``starting_offsets=latest`` a new
-    checkpoint starts at bronze's latest version instead, like the Kafka side."""
+    new data and are skipped by Delta's source). A new refine checkpoint always starts at the
+    beginning of bronze, whatever ``starting_offsets`` says for Kafka: Delta's
+    ``startingVersion=latest`` is only pinned at the first offset, so the first commit after
+    the start can be skipped, and then bronze rows would never be refined."""
     reader = spark.readStream.format("delta")
-    if cfg.starting_offsets == "latest":
-        reader = reader.option("startingVersion", "latest")
     if cfg.refine_max_files_per_trigger:
         reader = reader.option("maxFilesPerTrigger", cfg.refine_max_files_per_trigger)
     return reader.load(cfg.tables["bronze"])
