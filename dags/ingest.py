@@ -6,7 +6,7 @@ reason) / **silver** (current state of each order, Delta `MERGE`) → **gold** (
 minute and currency), as one Spark application run with the `availableNow` trigger: its
 `bronze` query takes everything that arrived on the topic since the last run, then its `refine`
 query everything new in bronze, and it stops. Checkpoints live beside the tables, so a retried
-or overlapping run neither loses nor duplicates a row.
+run neither loses nor duplicates a row.
 
 The job is described once, in `k8s/spark/ingest.yaml` (a `SparkApplication`): on Kubernetes
 (`DP_RUNTIME=kubernetes`) spark-operator runs it; locally (the default) the same spec becomes

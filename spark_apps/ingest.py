@@ -16,7 +16,7 @@ Usage (local; connector jars from ``task bootstrap``, credentials from the envir
 ``--trigger availableNow`` processes everything available (bronze first, then refine) and stops
 (scheduled runs); ``--trigger processingTime --processing-time '30 seconds'`` runs both queries
 until stopped (or until one fails: then the other is stopped too).
-Exit codes: 0 done, 1 the query failed, 2 configuration/preflight error (one line on stderr).
+Exit codes: 0 done, 1 a query failed, 2 configuration/preflight error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -52,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"ingest: error: {exc}", file=sys.stderr)
         return 2
-    query = run(spark, cfg)
+    try:
+        query = run(spark, cfg)
+    except ConfigError as exc:
+        spark.stop()
+        print(f"ingest: error: {exc}", file=sys.stderr)
+        return 2
     logging.getLogger("ingest").info("started %s (trigger %s) -> %s", query.name, cfg.trigger, cfg.lake.root)
     try:
         query.awaitTermination()

@@ -2,9 +2,10 @@
 
 The reconciliation works row by row, not just on counts: every bronze record (Kafka
 coordinates) must be either quarantined or parsed into an event that silver holds, and
-silver must hold nothing that bronze did not deliver. Thresholds cover the quarantine ratio
-and the freshness of the newest record. :func:`evaluate` is pure; :func:`snapshot` reads the
-tables with delta-rs (no Spark needed).
+silver must hold nothing that bronze did not deliver. The balance covers the bronze records
+the job's refine query has processed (read from its checkpoint); newer ones are pending and
+only counted. Thresholds cover the quarantine ratio and the freshness of the newest record.
+:func:`evaluate` is pure; :func:`snapshot` reads the tables with delta-rs (no Spark needed).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 Every kind the generator knows (``HOSTILE_KINDS``: quarantined, oversized and hostile-but-valid
 forms) is mixed with valid events, duplicates and late events, produced to a real Kafka topic
-(3 partitions) and consumed by the ingestion query in continuous mode (processingTime trigger).
+(3 partitions) and consumed by the ingestion job in continuous mode (both queries, processingTime).
 Per record, by Kafka (partition, offset): quarantined with exactly the reason the generator
 declares, or accepted into silver. Nothing is lost (bronze = consumed offsets = parsed +
-quarantined), the query survives the corpus and later valid events still land.
+quarantined), the job survives the corpus and later valid events still land.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from datapipeline.events.generator import ACCEPTED_KINDS, generate
-from datapipeline.ingest.progress import fully_read_version
 from datapipeline.quality import Snapshot, Thresholds, evaluate, event_id_of
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -116,16 +115,3 @@ def test_records_not_refined_yet_are_left_out_of_the_balance():
     checks = by_name(evaluate(s, Thresholds(), NOW))
     assert not checks["reconciled"].ok and "1 quarantine rows not in bronze" in checks["reconciled"].detail
     assert not checks["silver_events_complete"].ok
-
-
-@pytest.mark.parametrize(
-    ("offset", "expected"),
-    [
-        ({"reservoirVersion": 7, "index": -1, "isStartingVersion": False}, 6),  # version 6 read to its end
-        ({"reservoirVersion": 7, "index": 3, "isStartingVersion": False}, 6),  # partway through version 7
-        ({"reservoirVersion": 1, "index": -1, "isStartingVersion": False}, 0),
-        ({"reservoirVersion": 7, "index": 3, "isStartingVersion": True}, None),  # first snapshot, partway
-    ],
-)
-def test_fully_read_bronze_version_from_a_refine_offset(offset, expected):
-    assert fully_read_version(offset) == expected

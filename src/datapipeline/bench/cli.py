@@ -306,8 +306,7 @@ def _continuous(mode, spark, phases, bench_platform, cfg, size, args, result, la
     with prog.phase(
         f"continuous {mode}: {size.rate:,.0f} ev/s for {size.duration_s:g}s, trigger {args.trigger_interval}"
     ):
-        running = phases.start_continuous(spark, cfg, bronze_only=mode == "bronze")
-        bronze_query = running if mode == "bronze" else running.bronze
+        running, bronze_query = phases.start_continuous(spark, cfg, bronze_only=mode == "bronze")
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
                 fut = pool.submit(

@@ -52,12 +52,16 @@ def _batches(progress: list[dict]) -> dict:
     }
 
 
+def _ensure_tables(spark: SparkSession, cfg: IngestConfig, bronze_only: bool) -> None:
+    job.ensure_tables(spark, {"bronze": cfg.tables["bronze"]} if bronze_only else cfg.tables)
+
+
 def available_now(spark: SparkSession, cfg: IngestConfig, nbytes: int, expected_rows: int, bronze_only: bool) -> dict:
     """One ``availableNow`` run from an empty checkpoint over the whole topic: the job's bronze
     query alone, or the whole job (bronze, then refine); wall time from start to end (tables
     created before the clock starts)."""
     cfg = replace(cfg, trigger="availableNow")
-    job.ensure_tables(spark, {"bronze": cfg.tables["bronze"]} if bronze_only else cfg.tables)
+    _ensure_tables(spark, cfg, bronze_only)
     start = time.monotonic()
     if bronze_only:
         queries = [job.start_query(spark, cfg, "bronze")]
@@ -139,8 +143,9 @@ def _consumed(query: StreamingQuery) -> int:
 
 def start_continuous(spark: SparkSession, cfg: IngestConfig, bronze_only: bool, timeout_s: float = 120):
     """The job's bronze query alone, or the whole job (:class:`job.Pipeline`), with the
-    processingTime trigger of ``cfg``; returns once bronze ran its first batch."""
-    job.ensure_tables(spark, {"bronze": cfg.tables["bronze"]} if bronze_only else cfg.tables)
+    processingTime trigger of ``cfg``; returns (what runs: stop it when done, the bronze query)
+    once bronze ran its first batch."""
+    _ensure_tables(spark, cfg, bronze_only)
     running = job.start_query(spark, cfg, "bronze") if bronze_only else job.Pipeline(spark, cfg)
     bronze_query = running if bronze_only else running.bronze
     deadline = time.monotonic() + timeout_s
@@ -150,7 +155,7 @@ def start_continuous(spark: SparkSession, cfg: IngestConfig, bronze_only: bool, 
             running.stop()
             raise RuntimeError(f"continuous query did not report progress within {timeout_s:.0f}s: {error}")
         time.sleep(0.2)
-    return running
+    return running, bronze_query
 
 
 def drain(query: StreamingQuery, target_total_offset: int, timeout_s: float) -> float:

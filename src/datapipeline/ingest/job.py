@@ -34,8 +34,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import StructType
 
-from datapipeline.ingest import bronze, gold, quarantine, silver
-from datapipeline.ingest.config import IngestConfig
+from datapipeline.ingest import bronze, gold, progress, quarantine, silver
+from datapipeline.ingest.config import ConfigError, IngestConfig
 from datapipeline.ingest.parse import parse_events, split
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,11 @@ class Pipeline:
         self.refine: StreamingQuery | None = None
         self._stopped = False
         if cfg.trigger != "availableNow":
-            self.refine = start_query(spark, cfg, "refine")
+            try:
+                self.refine = start_query(spark, cfg, "refine")
+            except Exception:
+                self.bronze.stop()  # never leave bronze running alone
+                raise
 
     @property
     def queries(self) -> list[StreamingQuery]:
@@ -213,7 +217,8 @@ class Pipeline:
             self.stop()
 
     def processAllAvailable(self) -> None:
-        """Until bronze has the topic's records of now and refine has processed them."""
+        """Until bronze has the topic's records of now and refine has processed them (while
+        running with ``processingTime``; with ``availableNow`` use :meth:`awaitTermination`)."""
         self.bronze.processAllAvailable()
         if self.refine is not None:
             self.refine.processAllAvailable()
@@ -225,6 +230,12 @@ class Pipeline:
 
 
 def run(spark: SparkSession, cfg: IngestConfig) -> Pipeline:
-    """Create the tables, start the job (see :class:`Pipeline`) and return it."""
+    """Create the tables, start the job (see :class:`Pipeline`) and return it. Refuses
+    (``ConfigError``) a checkpoint written by the single-query job of before."""
+    if progress.single_query_checkpoint(cfg.checkpoint, cfg.s3):
+        raise ConfigError(
+            f"checkpoint {cfg.checkpoint} was written by the single-query ingest job; its batch ids would "
+            "make the new queries skip data: use a new --checkpoint with a new --app-id (or a new lake root)"
+        )
     ensure_tables(spark, cfg.tables)
     return Pipeline(spark, cfg)

@@ -38,11 +38,18 @@ def fully_read_version(offset: dict) -> int | None:
 
 def refined_bronze_version(checkpoint: str, s3: S3Settings | None) -> int | None:
     """The newest bronze version whose rows the refine query has written to every table (its
-    last committed batch), -1 if none yet; None when not known (no refine checkpoint, or
-    partway through the first snapshot)."""
-    _, committed = batches(checkpoint, "refine", s3)
+    last committed batch); -1 while none is known to be (no batch committed yet, or partway
+    through its first snapshot of bronze); None when there is no refine checkpoint at all."""
+    planned, committed = batches(checkpoint, "refine", s3)
     if committed < 0:
-        return None
+        return None if planned < 0 else -1
     text = lake_io.read_text(f"{query_checkpoint(checkpoint, 'refine')}/offsets/{committed}", s3)
     # Lines: "v1", the batch metadata, then one offset per source (refine has one: bronze).
-    return fully_read_version(json.loads(text.strip().splitlines()[-1]))
+    version = fully_read_version(json.loads(text.strip().splitlines()[-1]))
+    return -1 if version is None else version
+
+
+def single_query_checkpoint(checkpoint: str, s3: S3Settings | None) -> bool:
+    """Whether ``checkpoint`` is the checkpoint of the single-query job of before (its batches
+    directly in the folder, not in ``bronze/`` and ``refine/``)."""
+    return any(n.isdigit() for n in lake_io.list_names(f"{checkpoint.rstrip('/')}/commits", s3))
