@@ -22,14 +22,17 @@ def test_a_failing_refine_query_stops_bronze_and_raises(lake, lake_spark, tmp_pa
     local = Lake(str(tmp_path / "lake"))  # a local lake, so the test can break a table under it
     cfg = lake.config(lake=local, checkpoint=local.checkpoint(), trigger="processingTime", processing_time="1 second")
     pipeline = run(lake_spark, cfg)
+    bootstrap = lake.platform.kafka_bootstrap
     try:
-        assert pipeline.bronze.isActive and pipeline.refine.isActive
+        assert produce(generate(50, seed=5), bootstrap, lake.topic).delivered == 50
+        pipeline.processAllAvailable()  # both queries healthy: 50 records in bronze and refined
+        assert lake_spark.read.format("delta").load(local.table("silver_events")).count() > 0
         shutil.rmtree(Path(local.table("silver_events")))  # refine's next batch cannot read silver
-        assert produce(generate(50, seed=5), lake.platform.kafka_bootstrap, lake.topic).delivered == 50
+        assert produce(generate(50, seed=6), bootstrap, lake.topic).delivered == 50
         with pytest.raises(StreamingQueryException, match="silver/order_events"):
             pipeline.awaitTermination()
         assert not pipeline.isActive
         assert pipeline.bronze.exception() is None and pipeline.refine.exception() is not None
-        assert lake_spark.read.format("delta").load(local.table("bronze")).count() > 0  # bronze had run
+        assert lake_spark.read.format("delta").load(local.table("bronze")).count() >= 50
     finally:
         pipeline.stop()
