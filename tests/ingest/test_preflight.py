@@ -43,16 +43,20 @@ def test_kafka_problems_are_named(platform):
         check_kafka(f"127.0.0.1:{closed_port()}", "orders.preflight", timeout_s=2)
 
 
-def test_job_exits_with_one_line_on_wrong_credentials(lake):
-    env = {**lake.env(), "DP_S3_SECRET_KEY": "wr0ng-s3cret-xyz", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(
+def run_job(env: dict[str, str], timeout_s: float) -> subprocess.CompletedProcess:
+    """``spark_apps/ingest.py`` with only ``env`` (and a minimal PATH), output captured."""
+    return subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "spark_apps" / "ingest.py")],
-        env=env,
+        env={**env, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout_s,
         check=False,
     )
+
+
+def test_job_exits_with_one_line_on_wrong_credentials(lake):
+    proc = run_job({**lake.env(), "DP_S3_SECRET_KEY": "wr0ng-s3cret-xyz"}, timeout_s=60)
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ingest: error:")]
     assert len(errors) == 1 and "S3 credentials rejected" in errors[0], proc.stderr
@@ -65,15 +69,7 @@ def test_job_refuses_the_checkpoint_of_the_single_query_job(lake, tmp_path):
     root = tmp_path / "lake"
     (root / "_checkpoints" / "ingest" / "commits").mkdir(parents=True)
     (root / "_checkpoints" / "ingest" / "commits" / "0").write_text("v1\n{}")
-    env = {**lake.env(), "DP_LAKE_ROOT": str(root), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "spark_apps" / "ingest.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = run_job({**lake.env(), "DP_LAKE_ROOT": str(root)}, timeout_s=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ingest: error:")]
     assert len(errors) == 1 and "written by the single-query ingest job" in errors[0], proc.stderr[-2000:]
