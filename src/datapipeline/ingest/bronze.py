@@ -39,9 +39,10 @@ SCHEMA = StructType(
 PARTITION_BY = ("ingest_date",)
 
 
-def from_kafka(kafka_df: DataFrame, ingest_time: Column | None = None) -> DataFrame:
-    """Kafka source rows -> bronze rows (pure)."""
-    ts = ingest_time if ingest_time is not None else F.current_timestamp()
+def from_kafka(kafka_df: DataFrame, ingest_time: Column) -> DataFrame:
+    """Kafka source rows -> bronze rows (pure). ``ingest_time`` is a literal (one per micro-batch):
+    ``current_timestamp()`` in a plan keeps Spark from reusing cached results built on it."""
+    ts = ingest_time
     return kafka_df.select(
         "key",
         "value",
