@@ -42,7 +42,6 @@ PARTITION_BY = ("ingest_date",)
 def from_kafka(kafka_df: DataFrame, ingest_time: Column) -> DataFrame:
     """Kafka source rows -> bronze rows (pure). ``ingest_time`` is a literal (one per micro-batch):
     ``current_timestamp()`` in a plan keeps Spark from reusing cached results built on it."""
-    ts = ingest_time
     return kafka_df.select(
         "key",
         "value",
@@ -51,8 +50,8 @@ def from_kafka(kafka_df: DataFrame, ingest_time: Column) -> DataFrame:
         "partition",
         "offset",
         F.col("timestamp").alias("kafka_timestamp"),
-        ts.alias("ingest_time"),
-        F.to_date(ts).alias("ingest_date"),
+        ingest_time.alias("ingest_time"),
+        F.to_date(ingest_time).alias("ingest_date"),
     )
 
 
