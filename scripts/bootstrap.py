@@ -92,11 +92,6 @@ def check_prerequisites(steps: list[str]) -> None:
     if sys.version_info[:2] != REQUIRED_PYTHON:
         want = ".".join(map(str, REQUIRED_PYTHON))
         raise PrerequisiteError(f"Python {want} is required, this is {sys.version.split()[0]}: run with python{want}")
-    free_gib = shutil.disk_usage(ROOT).free / 2**30
-    if free_gib < MIN_FREE_GIB:
-        raise PrerequisiteError(
-            f"only {free_gib:.1f} GiB free on {ROOT}; the stack needs about {MIN_FREE_GIB} GiB: free disk space"
-        )
     if "jars" in steps:
         need("java", "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)")
         need("mvn", "install Maven 3.8+ (Debian: apt-get install maven)")
@@ -107,6 +102,13 @@ def check_prerequisites(steps: list[str]) -> None:
     if "k8s" in steps:
         need("mvn", "install Maven 3.8+ (Debian: apt-get install maven)")
         need("go", "install Go 1.24+ (https://go.dev/doc/install) and put it on PATH")
+    # Only a first install downloads the stack; later runs rebuild what changed, if anything.
+    first_install = not (STAMPS.is_dir() and any(STAMPS.iterdir()))
+    free_gib = shutil.disk_usage(ROOT).free / 2**30
+    if first_install and free_gib < MIN_FREE_GIB:
+        raise PrerequisiteError(
+            f"only {free_gib:.1f} GiB free on {ROOT}; a first install needs about {MIN_FREE_GIB} GiB: free disk space"
+        )
 
 
 # --------------------------------------------------------------------------- steps

@@ -1,11 +1,11 @@
 """Local/cluster SparkSession with Delta Lake and S3A (MinIO) configured.
 
 Connector jars come from a directory (``SPARK_JARS_DIR``, made by ``task bootstrap`` from
-``jvm/spark/pom.xml``; ``DP_SPARK_JARS_DIR`` overrides it) and are passed as ``spark.jars`` — no
-``--packages``, no Ivy downloads at run time. Jars whose artifact is already shipped by pyspark
-(``$SPARK_HOME/jars``) are skipped, so two patch versions of one library never meet. Nothing is
-added when Spark already ships the connectors (the container image) or when spark-submit was
-given ``--jars``.
+``jvm/spark/pom.xml``; ``DP_SPARK_JARS_DIR`` overrides it): on the driver classpath when pyspark
+starts a local JVM, else as ``spark.jars``. No ``--packages``, no Ivy downloads at run time.
+Jars whose artifact is already shipped by pyspark (``$SPARK_HOME/jars``) are skipped, so two
+patch versions of one library never meet. Nothing is added when Spark already ships the
+connectors (the container image) or when spark-submit was given ``--jars``.
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ def session_conf(
     s3: S3Settings | None = None,
     extra: Mapping[str, str] | None = None,
     local: bool = False,
+    jvm_starts_here: bool = False,
 ) -> dict[str, str]:
+    """Spark conf for the lake. ``jvm_starts_here``: pyspark launches the driver JVM itself
+    (no spark-submit) with local executors inside it, so the jars can go on its classpath."""
     conf = {
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -110,7 +113,12 @@ def session_conf(
         # between them, so a long refine batch does not queue bronze's tasks behind its own.
         "spark.scheduler.mode": "FAIR",
     }
-    if jars:
+    if jars and jvm_starts_here:
+        # The JVM pyspark is about to start reads the jars in place. As spark.jars, a local
+        # driver would copy all of them (550 MB with the AWS SDK bundle) into a spark-* temp
+        # directory per session, and a killed driver leaves that copy behind.
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(str(j) for j in jars)
+    elif jars:
         conf["spark.jars"] = ",".join(str(j) for j in jars)
     if local:
         # Small local runs: Delta's log replay defaults to 50 partitions, far too many for 2 cores.
@@ -145,7 +153,7 @@ def build_session(
     if master or not submitted:
         builder = builder.master(master or "local[*]")
     local = (master or submitted or "local").startswith("local")
-    conf = session_conf(jars, s3, extra_conf, local=local)
+    conf = session_conf(jars, s3, extra_conf, local=local, jvm_starts_here=local and not submitted)
     # pyspark starts the JVM itself (no spark-submit) with every conf as a `--conf` argument,
     # readable by any local user in `ps`: local drivers get the S3 keys after start, in the live
     # Hadoop configuration their in-process executors read.
