@@ -18,6 +18,8 @@ SparkApplication field      local spark-submit
                             platform's endpoints and credentials, ``task local:env``), else
                             the manifest's ``value``; a ``valueFrom`` (Kubernetes Secret)
                             with no local value is an error naming the variable
+connector jars              ``--driver-class-path`` (read in place; ``--jars`` would copy
+                            them per run, and on Kubernetes the executors fetch them)
 ``executor.*``, ``image``   not applicable: ``--master local[N]`` runs everything in one JVM
 ==========================  ==============================================================
 """
@@ -116,8 +118,8 @@ def spark_submit_command(
         jars = [str(j) for j in connector_jars(jars_dir)]
     except FileNotFoundError as exc:
         raise SparkSpecError(f"no connector jars in {jars_dir} ({exc})") from None
-    if jars:
-        argv += ["--jars", ",".join(jars)]
+    if jars:  # local master: the driver JVM runs the executors, so its classpath is enough
+        argv += ["--driver-class-path", os.pathsep.join(jars)]
     for key, value in sorted((spec.get("sparkConf") or {}).items()):
         argv += ["--conf", f"{key}={value}"]
     for key, value in sorted((spec.get("hadoopConf") or {}).items()):

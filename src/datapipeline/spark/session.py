@@ -5,7 +5,7 @@ Connector jars come from a directory (``SPARK_JARS_DIR``, made by ``task bootstr
 starts a local JVM, else as ``spark.jars``. No ``--packages``, no Ivy downloads at run time.
 Jars whose artifact is already shipped by pyspark (``$SPARK_HOME/jars``) are skipped, so two
 patch versions of one library never meet. Nothing is added when Spark already ships the
-connectors (the container image) or when spark-submit was given ``--jars``.
+connectors (the container image) or when spark-submit was given them.
 """
 
 from __future__ import annotations
@@ -147,8 +147,9 @@ def build_session(
 
     submitted_conf = SparkConf()
     submitted = submitted_conf.get("spark.master", None)
-    # spark-submit --jars …: the connectors are already on the driver's classpath.
-    jars = [] if submitted_conf.get("spark.jars", "") else connector_jars(jars_dir or jars_dir_from_env())
+    # spark-submit --jars/--driver-class-path …: the connectors are already on the classpath.
+    given = submitted_conf.get("spark.jars", "") + submitted_conf.get("spark.driver.extraClassPath", "")
+    jars = [] if any(p in given for p in REQUIRED_JARS) else connector_jars(jars_dir or jars_dir_from_env())
     builder = SparkSession.builder.appName(app_name)
     if master or not submitted:
         builder = builder.master(master or "local[*]")
