@@ -25,6 +25,7 @@ Invariant: rows in bronze = parsed (silver_events input) + quarantined, per refi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -105,16 +106,35 @@ def bronze_writer(path: str, app_id: str) -> Callable[[DataFrame, int], None]:
     return write_batch
 
 
+class StepTimer:
+    """Wall time per named step of one micro-batch, for its log line."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, step: str) -> None:
+        now = time.monotonic()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{step} {sec:.1f}s" for step, sec in self.seconds.items())
+
+
 def refine_writer(tables: dict[str, str], app_id: str) -> Callable[[DataFrame, int], None]:
     """``fn(bronze_batch_df, batch_id)`` for ``foreachBatch``: quarantine, silver and gold,
     each idempotent (see the module docstring)."""
 
     def write_batch(batch_df: DataFrame, batch_id: int) -> None:
         spark = batch_df.sparkSession
+        timer = StepTimer()
         # Persisted before split: a filter on parse_events' output would otherwise be pushed
         # below its projections and every row validated twice.
         parsed = parse_events(batch_df).persist()
         try:
+            rows = parsed.count()
+            timer.lap("parse")
             valid, bad = split(parsed)
             marked = silver.mark_conflicts(spark, valid, tables["silver_events"]).persist()
             try:
@@ -122,15 +142,19 @@ def refine_writer(tables: dict[str, str], app_id: str) -> Callable[[DataFrame, i
                 conflicting = marked.where(F.col("reason").isNotNull()).withColumn("reasons", F.array("reason"))
                 rejected = quarantine.rows(bad).unionByName(quarantine.rows(conflicting))
                 quarantine.append_once(rejected, tables["quarantine"], app_id, batch_id)
+                timer.lap("conflicts+quarantine")
                 if not accepted.isEmpty():
                     silver.merge_events(spark, accepted, tables["silver_events"])
+                    timer.lap("silver_events")
                     silver.merge_orders(spark, accepted, tables["silver_orders"])
+                    timer.lap("silver_orders")
                     gold.refresh(spark, accepted, tables["silver_events"], tables["gold_revenue"])
+                    timer.lap("gold")
             finally:
                 marked.unpersist()
         finally:
             parsed.unpersist()
-        log.info("refine batch %s written", batch_id)
+        log.info("refine batch %s: %d bronze rows written (%s)", batch_id, rows, timer)
 
     return write_batch
 
