@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from datapipeline.events.generator import GeneratorOptions, generate
@@ -235,16 +236,40 @@ def test_tables_without_fingerprint_are_upgraded_and_compared_by_content(spark, 
     ensure_tables(spark, t)
     write = job_writer(t, "test-app")
     write(kafka_batch(spark, [(0, 0, event("o1", "e1", "paid", "2026-01-01T10:00:00Z"))]), 0)
+    fingerprint = stored(spark, t)["e1"][3]
     # What an older version wrote: silver_events without the fingerprint column.
     old = spark.read.format("delta").load(t["silver_events"]).drop("fingerprint")
     old.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(t["silver_events"])
     assert "fingerprint" not in spark.read.format("delta").load(t["silver_events"]).columns
 
-    ensure_tables(spark, t)
-    df = spark.read.format("delta").load(t["silver_events"])
-    assert "fingerprint" in df.columns and df.where("fingerprint IS NULL").count() == 1
+    ensure_tables(spark, t)  # adds the column, then fingerprints the stored row
+    assert stored(spark, t)["e1"][3] == fingerprint
+    version = DeltaTable.forPath(spark, t["silver_events"]).history(1).first()["version"]
+    ensure_tables(spark, t)  # nothing left to backfill: no commit
+    assert DeltaTable.forPath(spark, t["silver_events"]).history(1).first()["version"] == version
     same = event("o1", "e1", "paid", "2026-01-01T10:00:00Z")
     other = event("o1", "e1", "paid", "2026-01-01T10:00:00Z", amount="12.00")
     write(kafka_batch(spark, [(0, 1, same), (0, 2, other)]), 1)
     assert quarantined(spark, t) == {(0, 2): "conflicting_duplicate:event_id"}
     assert spark.read.format("delta").load(t["silver_events"]).count() == 1
+
+
+def test_order_updates_mark_rows_in_deletion_vectors_instead_of_rewriting_files(spark, tables, tmp_path):
+    apply(spark, tables, [event(f"o{i}", f"e{i}", "created", "2026-01-01T10:00:00Z") for i in range(20)])
+    apply(spark, tables, [event("o1", "e-paid", "paid", "2026-01-01T10:01:00Z")])
+    metrics = DeltaTable.forPath(spark, tables["silver_orders"]).history(1).first()["operationMetrics"]
+    # The file holding o1 stays; o1's old row is marked deleted in a deletion vector.
+    assert (metrics["numTargetRowsUpdated"], metrics["numTargetFilesRemoved"]) == ("1", "0")
+    assert metrics["numTargetDeletionVectorsAdded"] == "1"
+    assert orders(spark, tables)["o1"] == ("paid", "e-paid")
+    assert len(orders(spark, tables)) == 20
+
+    # A table created by an older version (no deletion vectors) gets them when the job starts.
+    old = Lake(str(tmp_path / "old")).tables
+    spark.read.format("delta").load(tables["silver_orders"]).limit(0).write.format("delta").save(
+        old["silver_orders"]
+    )
+    ensure_tables(spark, old)
+    properties = DeltaTable.forPath(spark, old["silver_orders"]).detail().first()["properties"]
+    assert properties.get("delta.enableDeletionVectors") == "true"
+

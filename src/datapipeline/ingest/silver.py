@@ -31,8 +31,8 @@ EVENTS_SCHEMA = StructType(
         StructField("topic", StringType()),
         StructField("partition", IntegerType()),
         StructField("offset", LongType()),
-        # sha2-256 of the canonical content (see fingerprint()); NULL in rows written before it
-        # existed, which are fingerprinted from their columns when compared.
+        # sha2-256 of the canonical content (see fingerprint()); rows written before it existed
+        # get theirs when the job starts (backfill_fingerprints).
         StructField("fingerprint", StringType()),
     ]
 )
@@ -72,6 +72,12 @@ def with_fingerprint(events: DataFrame) -> DataFrame:
     return events if "fingerprint" in events.columns else events.withColumn("fingerprint", fingerprint())
 
 
+def backfill_fingerprints(spark: SparkSession, path: str) -> None:
+    """Fingerprint the silver_events rows an older version stored without one. A no-op (no
+    file read, no commit) once none is NULL: Delta skips files by their null counts."""
+    DeltaTable.forPath(spark, path).update("fingerprint IS NULL", {"fingerprint": fingerprint()})
+
+
 def mark_conflicts(spark: SparkSession, valid: DataFrame, path: str) -> DataFrame:
     """``valid`` + ``fingerprint`` + ``reason``: NULL, or ``conflicting_duplicate:event_id`` when
     the event_id is stored in ``silver_events`` with another fingerprint or, if not stored, an
@@ -83,12 +89,11 @@ def mark_conflicts(spark: SparkSession, valid: DataFrame, path: str) -> DataFram
     events = with_fingerprint(valid)
     w = Window.partitionBy("event_id").orderBy("topic", "partition", "offset")
     events = events.withColumn("__batch_fp", F.first("fingerprint").over(w))
-    table = DeltaTable.forPath(spark, path).toDF()
-    stored_fp = F.col("fingerprint") if "fingerprint" in table.columns else F.lit(None).cast("string")
+    # Two columns of silver_events are read (every stored row has its fingerprint:
+    # backfill_fingerprints), not the whole table.
+    table = DeltaTable.forPath(spark, path).toDF().select("event_id", F.col("fingerprint").alias("__stored_fp"))
     ids = events.select("event_id").distinct()
-    stored = table.join(F.broadcast(ids), "event_id").select(
-        "event_id", F.coalesce(stored_fp, fingerprint()).alias("__stored_fp")
-    )
+    stored = table.join(F.broadcast(ids), "event_id")
     reference = F.coalesce(F.col("__stored_fp"), F.col("__batch_fp"))
     return (
         events.join(stored, "event_id", "left")
