@@ -266,10 +266,7 @@ def test_order_updates_mark_rows_in_deletion_vectors_instead_of_rewriting_files(
 
     # A table created by an older version (no deletion vectors) gets them when the job starts.
     old = Lake(str(tmp_path / "old")).tables
-    spark.read.format("delta").load(tables["silver_orders"]).limit(0).write.format("delta").save(
-        old["silver_orders"]
-    )
+    spark.read.format("delta").load(tables["silver_orders"]).limit(0).write.format("delta").save(old["silver_orders"])
     ensure_tables(spark, old)
     properties = DeltaTable.forPath(spark, old["silver_orders"]).detail().first()["properties"]
     assert properties.get("delta.enableDeletionVectors") == "true"
-
