@@ -11,6 +11,7 @@ tables with delta-rs (no Spark) and checks:
 | `silver_orders_match_events` | the set of orders in silver differs from the orders seen in silver events |
 | `quarantine_ratio` | quarantined / consumed is over `max_quarantine_ratio` |
 | `freshness` | the newest Kafka record is older than `max_staleness_minutes` |
+| `refine_lag` | a record not refined yet waited over `max_refine_lag_minutes` (refine stalled or slow) |
 
 The balance covers the bronze records the job's `refine` query has processed (its
 checkpoint says up to which bronze version); newer records, whose silver and quarantine rows a
@@ -45,6 +46,9 @@ from datapipeline.orchestration import default_args, lake_asset
         "max_staleness_minutes": Param(
             60, type="integer", minimum=1, description="oldest allowed age of the newest record"
         ),
+        "max_refine_lag_minutes": Param(
+            15, type="integer", minimum=1, description="longest a bronze record may wait to be refined"
+        ),
     },
     doc_md=__doc__,
 )
@@ -58,6 +62,7 @@ def data_quality():
         thresholds = Thresholds(
             max_quarantine_ratio=float(params["max_quarantine_ratio"]),
             max_staleness=timedelta(minutes=int(params["max_staleness_minutes"])),
+            max_refine_lag=timedelta(minutes=int(params["max_refine_lag_minutes"])),
         )
         checks = run_checks(thresholds)
         for check in checks:

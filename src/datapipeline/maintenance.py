@@ -1,6 +1,4 @@
-"""Table maintenance: OPTIMIZE (compaction of the small files streaming leaves; it also applies
-the deletion vectors silver_orders' and gold's MERGEs leave, rewriting files without the rows
-they mark, per Delta's docs) and VACUUM.
+"""Table maintenance: OPTIMIZE (compaction of the small files streaming leaves) and VACUUM.
 
 Safe retention: VACUUM keeps files younger than ``retention_hours`` (default 168 = 7 days,
 Delta's default ``delta.deletedFileRetentionDuration``); shorter values are refused, because

@@ -4,7 +4,8 @@ The reconciliation works row by row, not just on counts: every bronze record (Ka
 coordinates) must be either quarantined or parsed into an event that silver holds, and
 silver must hold nothing that bronze did not deliver. The balance covers the bronze records
 the job's refine query has processed (read from its checkpoint); newer ones are pending and
-only counted. Thresholds cover the quarantine ratio and the freshness of the newest record.
+only counted. Thresholds cover the quarantine ratio, the freshness of the newest record and
+how long the oldest pending record has waited for refine (a stalled or slow refine query).
 :func:`evaluate` is pure; :func:`snapshot` reads the tables with delta-rs (no Spark needed).
 """
 
@@ -31,6 +32,7 @@ Coord = tuple[str, int, int]  # topic, partition, offset
 class Thresholds:
     max_quarantine_ratio: float = 0.05
     max_staleness: timedelta = timedelta(hours=1)
+    max_refine_lag: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Snapshot:
     # last committed batch read to): coordinates -> (event_id, order_id). Their quarantine and
     # silver rows may be partly written; they are left out of the balance until refined.
     pending: dict[Coord, tuple[str | None, str | None]] = field(default_factory=dict)
+    oldest_pending: datetime | None = None  # Kafka timestamp of the oldest pending record
 
 
 def ids_of(raw: bytes | None) -> tuple[str | None, str | None]:
@@ -125,6 +128,7 @@ def evaluate(s: Snapshot, thresholds: Thresholds, now: datetime) -> list[Check]:
             + (f" (over by {ratio - limit:.2%})" if ratio > limit else ""),
         )
     )
+    checks.append(_refine_lag(s, thresholds.max_refine_lag, now))
     if s.newest_record is None:
         checks.append(Check("freshness", False, "no records in bronze at all"))
     else:
@@ -140,6 +144,21 @@ def evaluate(s: Snapshot, thresholds: Thresholds, now: datetime) -> list[Check]:
             )
         )
     return checks
+
+
+def _refine_lag(s: Snapshot, limit: timedelta, now: datetime) -> Check:
+    if not s.pending:
+        return Check("refine_lag", True, "every bronze record is refined")
+    if s.oldest_pending is None:  # no Kafka timestamps: nothing to measure the wait by
+        return Check("refine_lag", True, f"{len(s.pending)} bronze records not refined yet (no timestamps)")
+    age = now - s.oldest_pending
+    return Check(
+        "refine_lag",
+        age <= limit,
+        f"{len(s.pending)} bronze records not refined yet, the oldest {age.total_seconds():.0f}s old, "
+        f"limit {limit.total_seconds():.0f}s"
+        + (f" (over by {(age - limit).total_seconds():.0f}s)" if age > limit else ""),
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -172,12 +191,15 @@ def snapshot(lake: Lake, s3: S3Settings | None, checkpoint: str | None = None) -
         done = {(r["topic"], r["partition"], r["offset"]) for r in rows}
     bronze: dict[Coord, str | None] = {}
     pending: dict[Coord, tuple[str | None, str | None]] = {}
+    pending_stamps: list[datetime] = []
     for r in bronze_rows:
         coord = (r["topic"], r["partition"], r["offset"])
         if done is None or coord in done:
             bronze[coord] = event_id_of(r["value"])
         else:
             pending[coord] = ids_of(r["value"])
+            if r["kafka_timestamp"] is not None:
+                pending_stamps.append(_utc(r["kafka_timestamp"]))
     return Snapshot(
         bronze=bronze,
         quarantined=quarantined,
@@ -186,6 +208,7 @@ def snapshot(lake: Lake, s3: S3Settings | None, checkpoint: str | None = None) -
         silver_order_ids={r["order_id"] for r in orders},
         newest_record=max(stamps) if stamps else None,
         pending=pending,
+        oldest_pending=min(pending_stamps) if pending_stamps else None,
     )
 
 

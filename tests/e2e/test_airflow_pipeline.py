@@ -91,6 +91,7 @@ def test_data_quality_green_then_red_on_a_bad_batch(airflow, client, first_batch
     log = client.task_log("data_quality", run_id, task["task_id"], task["try_number"])
     assert f"FAIL quarantine_ratio: {ratio:.2%} of {len(first_batch + bad)} records quarantined" in log
     assert "PASS reconciled" in log and "PASS silver_events_complete" in log
+    assert "PASS refine_lag: every bronze record is refined" in log  # the ingest run refined everything
 
 
 def test_failing_spark_job_fails_its_task_and_run(airflow, client):

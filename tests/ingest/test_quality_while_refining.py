@@ -5,6 +5,7 @@ balance covers exactly what refine has processed (read from its checkpoint)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -12,17 +13,18 @@ from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.ingest.job import ensure_tables, run, start_query
 from datapipeline.ingest.progress import refined_bronze_version
 from datapipeline.producer import produce
-from datapipeline.quality import Thresholds, run_checks
+from datapipeline.quality import Check, Thresholds, run_checks
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 BALANCE = ("reconciled", "silver_events_complete", "silver_orders_match_events")
 
 
-def balance(lake) -> dict[str, str]:
-    checks = {c.name: c for c in run_checks(Thresholds(max_quarantine_ratio=1.0), lake.env())}
+def balance(lake, max_refine_lag: timedelta = timedelta(minutes=15)) -> dict[str, Check]:
+    thresholds = Thresholds(max_quarantine_ratio=1.0, max_refine_lag=max_refine_lag)
+    checks = {c.name: c for c in run_checks(thresholds, lake.env())}
     assert all(checks[name].ok for name in BALANCE), [checks[n].line() for n in BALANCE]
-    return {name: checks[name].detail for name in BALANCE}
+    return checks
 
 
 def test_quality_leaves_out_bronze_records_refine_has_not_processed(lake, lake_spark):
@@ -31,7 +33,7 @@ def test_quality_leaves_out_bronze_records_refine_has_not_processed(lake, lake_s
     cfg = lake.config()
     assert produce(first, lake.platform.kafka_bootstrap, lake.topic).delivered == 300
     run(lake_spark, cfg).awaitTermination()  # bronze, then refine: all 300 balanced
-    assert "consumed 300 = " in balance(lake)["reconciled"]
+    assert "consumed 300 = " in balance(lake)["reconciled"].detail
 
     # Only the bronze query runs on the next 200: refine is now behind bronze.
     assert produce(second, lake.platform.kafka_bootstrap, lake.topic).delivered == 200
@@ -40,9 +42,15 @@ def test_quality_leaves_out_bronze_records_refine_has_not_processed(lake, lake_s
     assert lake_spark.read.format("delta").load(cfg.tables["bronze"]).count() == 500
     refined = refined_bronze_version(cfg.checkpoint, lake.s3)
     assert refined is not None and refined >= 0
-    detail = balance(lake)["reconciled"]
+    checks = balance(lake)
+    detail = checks["reconciled"].detail
     assert "consumed 300 = " in detail and "200 newer bronze records not refined yet" in detail
+    assert checks["refine_lag"].ok
+    assert checks["refine_lag"].detail.startswith("200 bronze records not refined yet, the oldest ")
+    # The oldest pending record's wait comes from its Kafka timestamp: any limit below it fails.
+    assert not balance(lake, max_refine_lag=timedelta(0))["refine_lag"].ok
 
     run(lake_spark, cfg).awaitTermination()  # refine catches up
-    detail = balance(lake)["reconciled"]
-    assert "consumed 500 = " in detail and "not refined yet" not in detail
+    checks = balance(lake, max_refine_lag=timedelta(0))
+    assert "consumed 500 = " in checks["reconciled"].detail and "not refined yet" not in checks["reconciled"].detail
+    assert checks["refine_lag"].line() == "PASS refine_lag: every bronze record is refined"

@@ -252,21 +252,3 @@ def test_tables_without_fingerprint_are_upgraded_and_compared_by_content(spark, 
     write(kafka_batch(spark, [(0, 1, same), (0, 2, other)]), 1)
     assert quarantined(spark, t) == {(0, 2): "conflicting_duplicate:event_id"}
     assert spark.read.format("delta").load(t["silver_events"]).count() == 1
-
-
-def test_order_updates_mark_rows_in_deletion_vectors_instead_of_rewriting_files(spark, tables, tmp_path):
-    apply(spark, tables, [event(f"o{i}", f"e{i}", "created", "2026-01-01T10:00:00Z") for i in range(20)])
-    apply(spark, tables, [event("o1", "e-paid", "paid", "2026-01-01T10:01:00Z")])
-    metrics = DeltaTable.forPath(spark, tables["silver_orders"]).history(1).first()["operationMetrics"]
-    # The file holding o1 stays; o1's old row is marked deleted in a deletion vector.
-    assert (metrics["numTargetRowsUpdated"], metrics["numTargetFilesRemoved"]) == ("1", "0")
-    assert metrics["numTargetDeletionVectorsAdded"] == "1"
-    assert orders(spark, tables)["o1"] == ("paid", "e-paid")
-    assert len(orders(spark, tables)) == 20
-
-    # A table created by an older version (no deletion vectors) gets them when the job starts.
-    old = Lake(str(tmp_path / "old")).tables
-    spark.read.format("delta").load(tables["silver_orders"]).limit(0).write.format("delta").save(old["silver_orders"])
-    ensure_tables(spark, old)
-    properties = DeltaTable.forPath(spark, old["silver_orders"]).detail().first()["properties"]
-    assert properties.get("delta.enableDeletionVectors") == "true"

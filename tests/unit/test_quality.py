@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -115,3 +116,16 @@ def test_records_not_refined_yet_are_left_out_of_the_balance():
     checks = by_name(evaluate(s, Thresholds(), NOW))
     assert not checks["reconciled"].ok and "1 quarantine rows not in bronze" in checks["reconciled"].detail
     assert not checks["silver_events_complete"].ok
+
+
+def test_refine_lag_fails_when_the_oldest_pending_record_waited_too_long():
+    s = healthy()
+    assert by_name(evaluate(s, Thresholds(), NOW))["refine_lag"].detail == "every bronze record is refined"
+    s.pending.update({("orders.events", 0, 1000 + i): (f"p{i}", f"po{i}") for i in range(3)})
+    fresh = replace(s, oldest_pending=NOW - timedelta(seconds=40))
+    check = by_name(evaluate(fresh, Thresholds(max_refine_lag=timedelta(minutes=1)), NOW))["refine_lag"]
+    assert check.ok and check.detail == "3 bronze records not refined yet, the oldest 40s old, limit 60s"
+    stalled = replace(s, oldest_pending=NOW - timedelta(minutes=20))
+    check = by_name(evaluate(stalled, Thresholds(max_refine_lag=timedelta(minutes=15)), NOW))["refine_lag"]
+    assert not check.ok
+    assert check.detail == "3 bronze records not refined yet, the oldest 1200s old, limit 900s (over by 300s)"

@@ -9,10 +9,6 @@ late events give the same numbers as a full recomputation.
 
 from __future__ import annotations
 
-import operator
-from datetime import datetime, timedelta
-from functools import reduce
-
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -21,8 +17,6 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 from datapipeline.events.contract import EVENT_TYPES, MONEY
 
 KEYS = ("minute", "currency")
-MINUTE = timedelta(minutes=1)
-MAX_RANGES = 32  # event-time ranges in the silver filter of one refresh
 COUNT_COLUMNS = tuple(f"{t}_events" for t in EVENT_TYPES)
 SCHEMA = StructType(
     [
@@ -55,40 +49,10 @@ def aggregate(events: DataFrame) -> DataFrame:
     )
 
 
-def minute_ranges(minutes: list[datetime], max_ranges: int = MAX_RANGES) -> list[tuple[datetime, datetime]]:
-    """Pure: half-open ``[start, end)`` event-time ranges covering the given minutes, consecutive
-    minutes merged; one range from the first to the last when there would be over ``max_ranges``."""
-    out: list[tuple[datetime, datetime]] = []
-    for minute in sorted(set(minutes)):
-        if out and out[-1][1] == minute:
-            out[-1] = (out[-1][0], minute + MINUTE)
-        else:
-            out.append((minute, minute + MINUTE))
-    if len(out) > max_ranges:
-        out = [(out[0][0], out[-1][1])]
-    return out
-
-
 def refresh(spark: SparkSession, batch_events: DataFrame, silver_events_path: str, path: str) -> None:
     """Recompute the (minute, currency) keys touched by ``batch_events`` from silver and MERGE them."""
     touched = batch_events.select(F.date_trunc("minute", "event_time").alias("minute"), "currency").distinct()
-    touched = touched.persist()
-    try:
-        _refresh(spark, touched, silver_events_path, path)
-    finally:
-        touched.unpersist()
-
-
-def _refresh(spark: SparkSession, touched: DataFrame, silver_events_path: str, path: str) -> None:
-    ranges = minute_ranges([r["minute"] for r in touched.select("minute").distinct().collect()])
-    if not ranges:
-        return
-    # Event-time ranges as a plain filter, so Delta skips the files (by their min/max
-    # event_time) that cannot hold a touched minute; the semi-join below is the exact match.
-    in_ranges = reduce(
-        operator.or_, [(F.col("event_time") >= start) & (F.col("event_time") < end) for start, end in ranges]
-    )
-    silver = DeltaTable.forPath(spark, silver_events_path).toDF().where(in_ranges)
+    silver = DeltaTable.forPath(spark, silver_events_path).toDF()
     affected = silver.join(
         F.broadcast(touched),
         (F.date_trunc("minute", silver["event_time"]) == touched["minute"])

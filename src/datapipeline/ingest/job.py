@@ -48,38 +48,26 @@ TABLE_SCHEMAS: dict[str, tuple[StructType, tuple[str, ...]]] = {
     "silver_orders": (silver.ORDERS_SCHEMA, ()),
     "gold_revenue": (gold.SCHEMA, ()),
 }
-# Tables each batch's MERGE updates rows of: with deletion vectors a MERGE marks replaced rows
-# in a small side file instead of rewriting every data file holding one (with random order ids
-# that is most of silver_orders, every batch). OPTIMIZE (maintenance) compacts them away.
-# Spark 4 / Delta 4 and delta-rs (lake.py, data_quality) read them.
-DELETION_VECTORS = ("silver_orders", "gold_revenue")
-DV_PROPERTY = "delta.enableDeletionVectors"
 
 
 def ensure_tables(spark: SparkSession, tables: dict[str, str]) -> None:
     """Create every table that does not exist yet (empty, with its schema). Existing tables keep
     their schema (it may have evolved: extras columns of silver_orders); what an older version
-    of the job left out is added: columns (nullable), stored events' fingerprints, deletion
-    vectors."""
+    of the job left out is added: columns (nullable) and stored events' fingerprints."""
     for name, path in tables.items():
         schema, partition_by = TABLE_SCHEMAS[name]
         if DeltaTable.isDeltaTable(spark, path):
-            table = DeltaTable.forPath(spark, path)
-            existing = {c.lower() for c in table.toDF().columns}
+            existing = {c.lower() for c in DeltaTable.forPath(spark, path).toDF().columns}
             missing = [f for f in schema.fields if f.name.lower() not in existing]
             if missing:
                 cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
                 spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
-            if name in DELETION_VECTORS and table.detail().first()["properties"].get(DV_PROPERTY) != "true":
-                spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{DV_PROPERTY}' = 'true')")
             if name == "silver_events":
                 silver.backfill_fingerprints(spark, path)
             continue
         builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
         if partition_by:
             builder = builder.partitionedBy(*partition_by)
-        if name in DELETION_VECTORS:
-            builder = builder.property(DV_PROPERTY, "true")
         builder.execute()
 
 
