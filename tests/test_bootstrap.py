@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from datapipeline import paths
 
@@ -52,3 +56,23 @@ def test_missing_prerequisite_is_one_clear_line(tmp_path: Path):
         "bootstrap: `mvn` not found on PATH: install Maven 3.8+ (Debian: apt-get install maven)"
     ]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def load_bootstrap():
+    spec = importlib.util.spec_from_file_location("bootstrap_under_test", BOOTSTRAP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_only_a_first_install_needs_the_free_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    bootstrap = load_bootstrap()
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(bootstrap.shutil, "disk_usage", lambda _path: usage._replace(free=2 * 2**30))
+    monkeypatch.setattr(bootstrap, "STAMPS", tmp_path / "stamps")
+    with pytest.raises(bootstrap.PrerequisiteError) as refused:
+        bootstrap.check_prerequisites(["python"])
+    assert "only 2.0 GiB free" in str(refused.value) and "a first install needs about 6 GiB" in str(refused.value)
+    (tmp_path / "stamps").mkdir()
+    (tmp_path / "stamps" / "python").write_text("done")
+    bootstrap.check_prerequisites(["python"])  # installed before: 2 GiB free is no reason to refuse

@@ -134,6 +134,20 @@ def session_conf(
     return conf
 
 
+def submitted_conf():
+    """spark-submit's conf (``SparkConf``) when spark-submit started this Python process, else None.
+
+    spark-submit runs Python with ``PYSPARK_GATEWAY_PORT`` set to its own JVM's gateway. Before
+    that gateway is joined a ``SparkConf()`` reads nothing, so ``--master``, ``--jars`` and
+    ``--driver-class-path`` would go unseen (and a local session replace the submitted master)."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return None
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # joins spark-submit's JVM; starts none
+    return SparkConf()
+
+
 def build_session(
     app_name: str,
     s3: S3Settings | None = None,
@@ -142,23 +156,23 @@ def build_session(
     extra_conf: Mapping[str, str] | None = None,
 ):
     """A SparkSession with Delta + Kafka + S3A. ``master`` defaults to spark-submit's, else local[*]."""
-    from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
-    submitted_conf = SparkConf()
-    submitted = submitted_conf.get("spark.master", None)
+    submitted = submitted_conf()
+    submitted_master = submitted.get("spark.master", None) if submitted else None
     # spark-submit --jars/--driver-class-path …: the connectors are already on the classpath.
-    given = submitted_conf.get("spark.jars", "") + submitted_conf.get("spark.driver.extraClassPath", "")
+    given = (submitted.get("spark.jars", "") + submitted.get("spark.driver.extraClassPath", "")) if submitted else ""
     jars = [] if any(p in given for p in REQUIRED_JARS) else connector_jars(jars_dir or jars_dir_from_env())
     builder = SparkSession.builder.appName(app_name)
-    if master or not submitted:
+    if master or not submitted_master:
         builder = builder.master(master or "local[*]")
-    local = (master or submitted or "local").startswith("local")
-    conf = session_conf(jars, s3, extra_conf, local=local, jvm_starts_here=local and not submitted)
+    local = (master or submitted_master or "local").startswith("local")
+    jvm_starts_here = submitted is None
+    conf = session_conf(jars, s3, extra_conf, local=local, jvm_starts_here=local and jvm_starts_here)
     # pyspark starts the JVM itself (no spark-submit) with every conf as a `--conf` argument,
     # readable by any local user in `ps`: local drivers get the S3 keys after start, in the live
     # Hadoop configuration their in-process executors read.
-    hidden = {k: conf.pop(k) for k in SECRET_CONF if k in conf} if local and not submitted else {}
+    hidden = {k: conf.pop(k) for k in SECRET_CONF if k in conf} if local and jvm_starts_here else {}
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
