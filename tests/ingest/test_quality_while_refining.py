@@ -1,6 +1,7 @@
-"""data_quality on a lake whose refine query is behind bronze (as while the continuous job runs):
-bronze records refine has not processed yet are reported as pending, not as lost, and the
-balance covers exactly what refine has processed (read from its checkpoint)."""
+"""data_quality on a lake whose refine query is behind bronze (as while the continuous job runs,
+or when bronze and refine run as two drivers, ``--queries``): bronze records refine has not
+processed yet are reported as pending, not as lost, and the balance covers exactly what refine has
+processed (read from its checkpoint)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from datetime import timedelta
 import pytest
 
 from datapipeline.events.generator import GeneratorOptions, generate
-from datapipeline.ingest.job import ensure_tables, run, start_query
+from delta.tables import DeltaTable
+
+from datapipeline.ingest.config import ConfigError
+from datapipeline.ingest.job import run
 from datapipeline.ingest.progress import refined_bronze_version
 from datapipeline.producer import produce
 from datapipeline.quality import Check, Thresholds, run_checks
@@ -35,10 +39,9 @@ def test_quality_leaves_out_bronze_records_refine_has_not_processed(lake, lake_s
     run(lake_spark, cfg).awaitTermination()  # bronze, then refine: all 300 balanced
     assert "consumed 300 = " in balance(lake)["reconciled"].detail
 
-    # Only the bronze query runs on the next 200: refine is now behind bronze.
+    # Only the bronze driver runs on the next 200: refine is now behind bronze.
     assert produce(second, lake.platform.kafka_bootstrap, lake.topic).delivered == 200
-    ensure_tables(lake_spark, cfg.tables)
-    start_query(lake_spark, replace(cfg, trigger="availableNow"), "bronze").awaitTermination()
+    run(lake_spark, replace(cfg, queries=("bronze",))).awaitTermination()
     assert lake_spark.read.format("delta").load(cfg.tables["bronze"]).count() == 500
     refined = refined_bronze_version(cfg.checkpoint, lake.s3)
     assert refined is not None and refined >= 0
@@ -50,7 +53,23 @@ def test_quality_leaves_out_bronze_records_refine_has_not_processed(lake, lake_s
     # The oldest pending record's wait comes from its Kafka timestamp: any limit below it fails.
     assert not balance(lake, max_refine_lag=timedelta(0))["refine_lag"].ok
 
-    run(lake_spark, cfg).awaitTermination()  # refine catches up
+    run(lake_spark, replace(cfg, queries=("refine",))).awaitTermination()  # the refine driver catches up
     checks = balance(lake, max_refine_lag=timedelta(0))
     assert "consumed 500 = " in checks["reconciled"].detail and "not refined yet" not in checks["reconciled"].detail
+    assert checks["refine_lag"].line() == "PASS refine_lag: every bronze record is refined"
+
+
+def test_two_drivers_each_create_only_their_tables_and_refine_waits_for_bronze(lake, lake_spark):
+    cfg = lake.config()
+    with pytest.raises(ConfigError, match=r"^bronze table .* does not exist yet: start the bronze query first"):
+        run(lake_spark, replace(cfg, queries=("refine",)))
+    assert produce(generate(50, seed=53), lake.platform.kafka_bootstrap, lake.topic).delivered == 50
+    run(lake_spark, replace(cfg, queries=("bronze",))).awaitTermination()
+    exists = {name: DeltaTable.isDeltaTable(lake_spark, path) for name, path in cfg.tables.items()}
+    assert exists == {name: name == "bronze" for name in cfg.tables}
+    assert lake_spark.read.format("delta").load(cfg.tables["bronze"]).count() == 50
+    run(lake_spark, replace(cfg, queries=("refine",))).awaitTermination()
+    assert all(DeltaTable.isDeltaTable(lake_spark, path) for path in cfg.tables.values())
+    checks = balance(lake, max_refine_lag=timedelta(0))
+    assert "consumed 50 = " in checks["reconciled"].detail
     assert checks["refine_lag"].line() == "PASS refine_lag: every bronze record is refined"

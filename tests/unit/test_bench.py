@@ -190,3 +190,11 @@ def test_negative_warmup_runs_is_refused_before_anything_starts(capsys):
         cli.parser().parse_args(["--warmup-runs", "-1"])
     assert exit_.value.code == 2
     assert "argument --warmup-runs: -1 must be >= 0" in capsys.readouterr().err
+
+
+def test_raw_ceiling_is_the_median_run():
+    runs = [{"fetch_msgs_per_s": v, "run": i} for i, v in enumerate((284_000.0, 112_000.0, 175_000.0))]
+    assert stats.median_run(runs, "fetch_msgs_per_s")["run"] == 2
+    assert stats.median_run(runs[:2], "fetch_msgs_per_s")["run"] == 1  # even count: the lower middle
+    with pytest.raises(ValueError):
+        stats.median_run([], "fetch_msgs_per_s")

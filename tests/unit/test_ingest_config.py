@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from datapipeline.ingest.config import ConfigError, from_args
+from datapipeline.ingest.config import QUERIES, ConfigError, from_args
 from datapipeline.spark.session import S3Settings, artifact_name, connector_jars, select_jars
 
 ENV = {
@@ -133,3 +133,23 @@ def test_no_jars_added_when_spark_home_ships_the_connectors(tmp_path, monkeypatc
     (home / "jars" / "hadoop-aws-3.4.1.jar").unlink()
     with pytest.raises(FileNotFoundError, match="task bootstrap"):
         connector_jars(tmp_path / "does-not-exist")
+
+
+def test_queries_default_to_both_and_name_one_driver_of_two():
+    assert from_args([], ENV).queries == QUERIES == ("bronze", "refine")
+    assert from_args(["--queries", "refine"], ENV).queries == ("refine",)
+    assert from_args(["--queries", " refine, bronze "], ENV).queries == ("bronze", "refine")  # job order
+    assert from_args([], {**ENV, "DP_QUERIES": "bronze"}).queries == ("bronze",)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("silver", "--queries 'silver': unknown query 'silver'; use bronze, refine or bronze,refine"),
+        (",", "--queries ',': no query given; use bronze, refine or bronze,refine"),
+    ],
+)
+def test_bad_queries_are_one_line(raw, message):
+    with pytest.raises(ConfigError) as err:
+        from_args(["--queries", raw], ENV)
+    assert str(err.value) == message

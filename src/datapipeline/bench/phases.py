@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from datapipeline import maintenance
+from datapipeline import maintenance, paths
 from datapipeline.bench.stats import MIB, throughput
-from datapipeline.ingest import bronze, job, silver
+from datapipeline.ingest import bronze, job, progress, silver
 from datapipeline.ingest.config import IngestConfig
 from datapipeline.ingest.parse import parse_events, split
 
@@ -168,6 +172,61 @@ def drain(query: StreamingQuery, target_total_offset: int, timeout_s: float) -> 
         if time.monotonic() - start > timeout_s:
             break
         time.sleep(0.5)
+    return time.monotonic() - start
+
+
+# The split layout's refine driver runs at the lowest CPU priority: bronze's driver gets the CPU
+# whenever it wants it (on Kubernetes: the refine pod's small CPU request next to bronze's).
+REFINE_NICE = 19
+
+
+def start_refine_driver(cfg: IngestConfig, master: str | None, log_path: Path) -> subprocess.Popen:
+    """The job's refine query in a driver process of its own (``spark_apps/ingest.py --queries
+    refine``, ``cfg``'s trigger) at ``nice`` :data:`REFINE_NICE`, output to ``log_path``; returns
+    once the query has started. The bronze table must exist (the bronze driver creates it)."""
+    if cfg.s3 is None:
+        raise ValueError("the refine driver needs the lake's S3 settings")
+    cmd = [
+        *("nice", "-n", str(REFINE_NICE), sys.executable, str(paths.PROJECT_ROOT / "spark_apps" / "ingest.py")),
+        *("--queries", "refine", "--trigger", cfg.trigger, "--processing-time", cfg.processing_time),
+        *("--kafka-bootstrap", cfg.kafka_bootstrap, "--topic", cfg.topic, "--lake-root", cfg.lake.root),
+        *("--checkpoint", cfg.checkpoint, "--app-id", cfg.app_id, "--s3-endpoint", cfg.s3.endpoint),
+        *("--master", master or "local[*]", "--no-preflight"),
+    ]
+    env = {**os.environ, "DP_S3_ACCESS_KEY": cfg.s3.access_key, "DP_S3_SECRET_KEY": cfg.s3.secret_key}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while "started ingest:" not in log_path.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_driver(proc)
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"refine driver did not start (exit {proc.returncode}): {' | '.join(tail)}")
+        time.sleep(0.5)
+    return proc
+
+
+def stop_driver(proc: subprocess.Popen, timeout_s: float = 30) -> None:
+    """SIGTERM, then SIGKILL after ``timeout_s``; its JVM exits with it (pyspark's gateway ends
+    when its Python parent's pipe closes)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def await_refined(spark: SparkSession, cfg: IngestConfig, timeout_s: float) -> float:
+    """Wait until the refine query (in whichever driver) has processed bronze's current version;
+    returns the seconds waited (stops waiting at the timeout)."""
+    target = int(DeltaTable.forPath(spark, cfg.tables["bronze"]).history(1).select("version").first()[0])
+    start = time.monotonic()
+    while (progress.refined_bronze_version(cfg.checkpoint, cfg.s3) or -1) < target:
+        if time.monotonic() - start > timeout_s:
+            break
+        time.sleep(1)
     return time.monotonic() - start
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from datapipeline.spark.session import S3Settings, jars_dir_from_env
 
 TRIGGERS = ("availableNow", "processingTime")
+# The job's two streaming queries (ingest/job.py), in the order availableNow runs them.
+QUERIES = ("bronze", "refine")
 TABLES = ("bronze", "quarantine", "silver_events", "silver_orders", "gold_revenue")
 _TABLE_PATHS = {
     "bronze": "bronze/order_events_raw",
@@ -67,6 +69,9 @@ class IngestConfig:
     checkpoint: str
     s3: S3Settings | None = field(repr=False)
     trigger: str = "availableNow"
+    # Which of the job's queries this driver runs: both (default), or one of them when bronze and
+    # refine run as two drivers (README "The ingestion job": lower bronze latency under load).
+    queries: tuple[str, ...] = QUERIES
     processing_time: str = "30 seconds"
     max_offsets_per_trigger: int | None = None
     refine_max_files_per_trigger: int | None = None
@@ -95,6 +100,16 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+def parse_queries(raw: str) -> tuple[str, ...]:
+    """``"bronze,refine"`` -> ``("bronze", "refine")`` in the job's order; ConfigError on a bad name."""
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in QUERIES]
+    if unknown or not names:
+        problem = f"unknown query {unknown[0]!r}" if unknown else "no query given"
+        raise ConfigError(f"--queries {raw!r}: {problem}; use bronze, refine or bronze,refine")
+    return tuple(q for q in QUERIES if q in names)
 
 
 def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
@@ -129,6 +144,12 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
         help="(DP_S3_REGION, AWS_REGION)",
     )
     p.add_argument("--trigger", choices=TRIGGERS, default=env.get("DP_TRIGGER", "availableNow"))
+    p.add_argument(
+        "--queries",
+        default=env.get("DP_QUERIES", ",".join(QUERIES)),
+        help="which queries this driver runs: bronze,refine (default), bronze, or refine; run bronze "
+        "and refine as two drivers to keep bronze's latency low while refine is busy (DP_QUERIES)",
+    )
     p.add_argument(
         "--processing-time",
         default=env.get("DP_PROCESSING_TIME", "30 seconds"),
@@ -200,6 +221,7 @@ def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None =
         checkpoint=a.checkpoint or lake.checkpoint(),
         s3=s3_from_env(a.s3_endpoint, a.s3_region, env) if uses_s3 else None,
         trigger=a.trigger,
+        queries=parse_queries(a.queries),
         processing_time=a.processing_time,
         max_offsets_per_trigger=a.max_offsets_per_trigger,
         refine_max_files_per_trigger=a.refine_max_files_per_trigger,

@@ -36,7 +36,7 @@ from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import StructType
 
 from datapipeline.ingest import bronze, gold, progress, quarantine, silver
-from datapipeline.ingest.config import ConfigError, IngestConfig
+from datapipeline.ingest.config import QUERIES, ConfigError, IngestConfig
 from datapipeline.ingest.parse import parse_events, split
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,8 @@ def refine_writer(tables: dict[str, str], app_id: str) -> Callable[[DataFrame, i
     return write_batch
 
 
-QUERIES = ("bronze", "refine")
+# The tables each query writes (and so creates when they do not exist).
+QUERY_TABLES = {"bronze": ("bronze",), "refine": ("quarantine", "silver_events", "silver_orders", "gold_revenue")}
 
 
 def start_query(spark: SparkSession, cfg: IngestConfig, name: str) -> StreamingQuery:
@@ -191,24 +192,27 @@ def start_query(spark: SparkSession, cfg: IngestConfig, name: str) -> StreamingQ
 
 
 class Pipeline:
-    """The job's two queries, driven like one ``StreamingQuery``.
+    """The job's queries (``cfg.queries``: both, or one when bronze and refine run as two
+    drivers), driven like one ``StreamingQuery``.
 
     ``availableNow``: :meth:`awaitTermination` runs bronze to its end, then refine over all of
-    bronze. ``processingTime``: both run side by side until stopped; if either fails, the other
-    is stopped and the failure raised.
+    bronze. ``processingTime``: the queries run side by side until stopped; if one fails, the
+    other is stopped and the failure raised.
     """
 
     def __init__(self, spark: SparkSession, cfg: IngestConfig):
         self.spark, self.cfg = spark, cfg
         self.name = f"ingest:{cfg.topic}"
-        self.bronze: StreamingQuery = start_query(spark, cfg, "bronze")
+        self.bronze: StreamingQuery | None = start_query(spark, cfg, "bronze") if "bronze" in cfg.queries else None
         self.refine: StreamingQuery | None = None
         self._stopped = False
-        if cfg.trigger != "availableNow":
+        # With availableNow and both queries, refine starts once bronze has ended.
+        if "refine" in cfg.queries and (cfg.trigger != "availableNow" or self.bronze is None):
             try:
                 self.refine = start_query(spark, cfg, "refine")
             except Exception:
-                self.bronze.stop()  # never leave bronze running alone
+                if self.bronze is not None:
+                    self.bronze.stop()  # never leave bronze running alone
                 raise
 
     @property
@@ -223,13 +227,14 @@ class Pipeline:
         return next((e for e in (q.exception() for q in self.queries) if e is not None), None)
 
     def awaitTermination(self) -> None:
-        """Until both queries end (``availableNow``) or one of them does (then both are stopped);
+        """Until every query ends (``availableNow``) or one of them does (then all are stopped);
         raises the first query's failure (``StreamingQueryException``)."""
-        if self.refine is None:
-            self.bronze.awaitTermination()
-            if self._stopped:
-                return
-            self.refine = start_query(self.spark, self.cfg, "refine")
+        if self.cfg.trigger == "availableNow":
+            if self.bronze is not None:
+                self.bronze.awaitTermination()
+                if self._stopped or "refine" not in self.cfg.queries:
+                    return
+                self.refine = start_query(self.spark, self.cfg, "refine")
             self.refine.awaitTermination()
             return
         try:
@@ -245,9 +250,8 @@ class Pipeline:
     def processAllAvailable(self) -> None:
         """Until bronze has the topic's records of now and refine has processed them (while
         running with ``processingTime``; with ``availableNow`` use :meth:`awaitTermination`)."""
-        self.bronze.processAllAvailable()
-        if self.refine is not None:
-            self.refine.processAllAvailable()
+        for q in self.queries:
+            q.processAllAvailable()
 
     def stop(self) -> None:
         self._stopped = True
@@ -256,12 +260,18 @@ class Pipeline:
 
 
 def run(spark: SparkSession, cfg: IngestConfig) -> Pipeline:
-    """Create the tables, start the job (see :class:`Pipeline`) and return it. Refuses
-    (``ConfigError``) a checkpoint written by the single-query job of before."""
+    """Create the tables the selected queries write, start them (see :class:`Pipeline`) and
+    return the pipeline. Refuses (``ConfigError``) a checkpoint written by the single-query job
+    of before, and refine alone before bronze exists."""
     if progress.single_query_checkpoint(cfg.checkpoint, cfg.s3):
         raise ConfigError(
             f"checkpoint {cfg.checkpoint} was written by the single-query ingest job; its batch ids would "
             "make the new queries skip data: use a new --checkpoint with a new --app-id (or a new lake root)"
         )
-    ensure_tables(spark, cfg.tables)
+    if "bronze" not in cfg.queries and not DeltaTable.isDeltaTable(spark, cfg.tables["bronze"]):
+        raise ConfigError(
+            f"bronze table {cfg.tables['bronze']} does not exist yet: start the bronze query first "
+            "(--queries bronze, or both queries in one driver)"
+        )
+    ensure_tables(spark, {name: cfg.tables[name] for q in cfg.queries for name in QUERY_TABLES[q]})
     return Pipeline(spark, cfg)
