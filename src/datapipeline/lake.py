@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from urllib.parse import urlparse
 
 from deltalake import DeltaTable, QueryBuilder
 
@@ -50,16 +49,7 @@ def query(path: str, s3: S3Settings | None, sql: str, version: int | None = None
 @functools.lru_cache(maxsize=8)
 def _minio(s3: S3Settings):
     """One client per settings (it keeps its connections: callers poll)."""
-    from minio import Minio
-
-    url = urlparse(s3.endpoint)
-    return Minio(
-        url.netloc,
-        access_key=s3.access_key,
-        secret_key=s3.secret_key,
-        secure=url.scheme == "https",
-        region=s3.region,
-    )
+    return s3.minio_client()
 
 
 def list_names(folder: str, s3: S3Settings | None) -> list[str]:

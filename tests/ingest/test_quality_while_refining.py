@@ -9,10 +9,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-
-from datapipeline.events.generator import GeneratorOptions, generate
 from delta.tables import DeltaTable
 
+from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.ingest.config import ConfigError
 from datapipeline.ingest.job import run
 from datapipeline.ingest.progress import refined_bronze_version

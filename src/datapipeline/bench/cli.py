@@ -205,7 +205,8 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
         result["raw_consume_runs"] = runs
         result["raw_consume"] = raw = stats.median_run(runs, "fetch_msgs_per_s")
     spread = ", ".join(f"{r['fetch_msgs_per_s']:,.0f}" for r in runs)
-    prog.line(f"  raw consume: {raw['fetch_msgs_per_s']:,.0f} msg/s, {raw['fetch_mb_per_s']:.1f} MB/s (fetch; median of {spread})")
+    rate = f"{raw['fetch_msgs_per_s']:,.0f} msg/s, {raw['fetch_mb_per_s']:.1f} MB/s"
+    prog.line(f"  raw consume: {rate} (fetch; median of {spread})")
 
     with prog.phase("Spark session"):
         spark = build_session("datapipeline-bench", s3=s3, master=args.master, extra_conf=extra_conf)

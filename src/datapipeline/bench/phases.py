@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from datapipeline import maintenance, paths
-from datapipeline.bench.stats import MIB, throughput
+from datapipeline.bench.stats import MIB, REFINE_NICE, throughput
 from datapipeline.ingest import bronze, job, progress, silver
 from datapipeline.ingest.config import IngestConfig
 from datapipeline.ingest.parse import parse_events, split
@@ -173,11 +173,6 @@ def drain(query: StreamingQuery, target_total_offset: int, timeout_s: float) -> 
             break
         time.sleep(0.5)
     return time.monotonic() - start
-
-
-# The split layout's refine driver runs at the lowest CPU priority: bronze's driver gets the CPU
-# whenever it wants it (on Kubernetes: the refine pod's small CPU request next to bronze's).
-REFINE_NICE = 19
 
 
 def start_refine_driver(cfg: IngestConfig, master: str | None, log_path: Path) -> subprocess.Popen:

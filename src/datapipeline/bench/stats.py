@@ -124,6 +124,12 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
+# The two-driver continuous phase runs refine's driver at the lowest CPU priority: bronze's driver
+# gets the CPU whenever it wants it (on Kubernetes: the refine pod's small CPU request).
+REFINE_NICE = 19
+SPLIT = f"refine at nice {REFINE_NICE}"
+
+
 def median_run(runs: list[dict], key: str) -> dict:
     """The run whose ``key`` is the median (the lower middle one of an even count)."""
     if not runs:
@@ -208,8 +214,8 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
         "bronze.bronze": "freshness, continuous bronze query alone: bronze",
         "full.bronze": "freshness, continuous full job (both queries): bronze",
         "full.silver_events": "freshness, continuous full job (both queries): silver_events",
-        "split.bronze": "freshness, continuous, bronze and refine as two drivers (refine at nice 19): bronze",
-        "split.silver_events": "freshness, continuous, bronze and refine as two drivers (refine at nice 19): silver_events",
+        "split.bronze": f"freshness, continuous, bronze and refine as two drivers ({SPLIT}): bronze",
+        "split.silver_events": f"freshness, continuous, bronze and refine as two drivers ({SPLIT}): silver_events",
     }
     for key, label in labels.items():
         f = result.get("freshness", {}).get(key, {})
@@ -222,7 +228,9 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
             )
         )
     produce = result.get("produce", {})
-    achieved = " / ".join(_num(produce.get(f"continuous_{m}", {}).get("achieved_rate")) for m in ("bronze", "full", "split"))
+    achieved = " / ".join(
+        _num(produce.get(f"continuous_{m}", {}).get("achieved_rate")) for m in ("bronze", "full", "split")
+    )
     rows.append(
         (
             "continuous produce rate achieved: bronze alone / full job / two drivers",

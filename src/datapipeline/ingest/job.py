@@ -25,6 +25,7 @@ Invariant: rows in bronze = parsed (silver_events input) + quarantined, per refi
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -206,6 +207,7 @@ class Pipeline:
         self.bronze: StreamingQuery | None = start_query(spark, cfg, "bronze") if "bronze" in cfg.queries else None
         self.refine: StreamingQuery | None = None
         self._stopped = False
+        self._lock = threading.Lock()  # stop() vs. starting refine after bronze (availableNow)
         # With availableNow and both queries, refine starts once bronze has ended.
         if "refine" in cfg.queries and (cfg.trigger != "availableNow" or self.bronze is None):
             try:
@@ -232,9 +234,10 @@ class Pipeline:
         if self.cfg.trigger == "availableNow":
             if self.bronze is not None:
                 self.bronze.awaitTermination()
-                if self._stopped or "refine" not in self.cfg.queries:
-                    return
-                self.refine = start_query(self.spark, self.cfg, "refine")
+                with self._lock:
+                    if self._stopped or "refine" not in self.cfg.queries:
+                        return
+                    self.refine = start_query(self.spark, self.cfg, "refine")
             self.refine.awaitTermination()
             return
         try:
@@ -254,8 +257,10 @@ class Pipeline:
             q.processAllAvailable()
 
     def stop(self) -> None:
-        self._stopped = True
-        for q in self.queries:
+        with self._lock:  # refine is either started before this, and stopped here, or never
+            self._stopped = True
+            queries = self.queries
+        for q in queries:
             q.stop()
 
 

@@ -3,8 +3,6 @@ the credentials are wrong — instead of a Spark stack trace minutes later."""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from datapipeline.spark.session import S3Settings
 
 
@@ -37,21 +35,12 @@ def check_kafka(bootstrap: str, topic: str | None = None, timeout_s: float = 8.0
 
 def check_s3(s3: S3Settings, bucket: str, timeout_s: float = 5.0) -> None:
     import urllib3
-    from minio import Minio
     from minio.error import S3Error
 
-    url = urlparse(s3.endpoint)
     http = urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s), retries=urllib3.Retry(total=0)
     )
-    client = Minio(
-        url.netloc,
-        access_key=s3.access_key,
-        secret_key=s3.secret_key,
-        secure=url.scheme == "https",
-        region=s3.region,
-        http_client=http,
-    )
+    client = s3.minio_client(http_client=http)
     try:
         exists = client.bucket_exists(bucket)
     except S3Error as exc:

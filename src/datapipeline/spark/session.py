@@ -32,6 +32,23 @@ class S3Settings:
     secret_key: str = field(repr=False)
     region: str = "us-east-1"
 
+    def minio_client(self, http_client=None):
+        """A MinIO (S3) client for these settings; ``http_client``: a urllib3 PoolManager with
+        the caller's timeouts and retries (the client's defaults otherwise)."""
+        from urllib.parse import urlparse
+
+        from minio import Minio
+
+        url = urlparse(self.endpoint)
+        return Minio(
+            url.netloc,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            secure=url.scheme == "https",
+            region=self.region,
+            http_client=http_client,
+        )
+
     def hadoop_conf(self) -> dict[str, str]:
         if "://" not in self.endpoint:
             raise ValueError(f"S3 endpoint {self.endpoint!r} needs a scheme (http:// or https://)")
