@@ -1,16 +1,19 @@
 """
 ### streaming_supervisor
 
-Keeps the continuous ingestion app (`ingest-stream`: the `ingest` job with the
-`processingTime` trigger) running. Every 5 minutes it looks at the app and
+Keeps the continuous ingestion running: the `ingest` job with the `processingTime` trigger as
+two apps, one per query, `ingest-stream-bronze` (Kafka -> bronze) and `ingest-stream-refine`
+(bronze -> quarantine, silver, gold), so that a busy refine cannot hold bronze back. Every
+5 minutes it looks at each app and
 
 * **submits** it when it does not exist,
 * **resubmits** it when it failed or stopped (a streaming app must never complete),
 * leaves it alone when it is running.
 
 spark-operator's own restart policies are unreliable for streaming apps, so this DAG is the
-supervisor. On Kubernetes it manages the `SparkApplication` (`DP_SPARK_NAMESPACE`); locally a
-process of the local platform (`task local:status` shows it as `ingest-stream`).
+supervisor. On Kubernetes it manages the `SparkApplication`s (`DP_SPARK_NAMESPACE`); locally
+processes of the local platform (`task local:status` shows them; refine's runs at a lower CPU
+priority).
 
 Do not run this and scheduled `ingest` runs against the same tables at the same time: Delta on
 S3 is safe for one writing driver per table.
@@ -42,24 +45,29 @@ def streaming_supervisor():
     def ensure_stream_running() -> str:
         import os
 
+        from datapipeline.ingest.config import QUERIES
         from datapipeline.sparkapp import load_spec, spec_path
         from datapipeline.supervisor import stream_manifest, supervise_kubernetes, supervise_local
 
+        decisions = {}
         if runtime() == "kubernetes":
             from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
             hook = KubernetesHook(conn_id=os.environ.get("DP_KUBERNETES_CONN_ID", "kubernetes_default"))
-            decision = supervise_kubernetes(
-                hook.custom_object_client,
-                stream_manifest(load_spec(spec_path("ingest"))),
-                os.environ.get("DP_SPARK_NAMESPACE", "spark"),
-            )
+            for query in QUERIES:
+                decisions[query] = supervise_kubernetes(
+                    hook.custom_object_client,
+                    stream_manifest(load_spec(spec_path("ingest")), query),
+                    os.environ.get("DP_SPARK_NAMESPACE", "spark"),
+                )
         else:
             from datapipeline.local.platform import LocalPlatform
 
-            decision = supervise_local(LocalPlatform().stream)
-        print(f"{decision.action}: {decision.reason}")
-        return decision.action
+            for stream in LocalPlatform().streams:
+                decisions[stream.query] = supervise_local(stream)
+        for query, decision in decisions.items():
+            print(f"{query}: {decision.action}: {decision.reason}")
+        return ", ".join(f"{query}: {d.action}" for query, d in decisions.items())
 
     ensure_stream_running()
 

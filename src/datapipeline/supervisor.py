@@ -1,10 +1,15 @@
-"""Keep the long-running (processingTime) ingestion app alive.
+"""Keep the long-running (processingTime) ingestion apps alive.
+
+The continuous ingestion runs as two apps, one per query of the job (``--queries``):
+``ingest-stream-bronze`` (Kafka -> bronze) and ``ingest-stream-refine`` (bronze -> quarantine,
+silver, gold). In one driver a busy refine holds bronze back (bronze's p99 freshness 11.3 s
+against 3.2 s as two drivers at 5,000 ev/s on 2 cores: README, Performance).
 
 spark-operator's restart policies are unreliable for streaming apps (kubeflow/spark-operator
-#2237, #858, #2658), so the ``streaming_supervisor`` DAG checks the app every few minutes and
-resubmits it when it is missing, failed or (for a stream, equally wrong) completed.
+#2237, #858, #2658), so the ``streaming_supervisor`` DAG checks the apps every few minutes and
+resubmits each one that is missing, failed or (for a stream, equally wrong) completed.
 
-:func:`decide` is the pure policy; :func:`supervise_kubernetes` applies it to the
+:func:`decide` is the pure policy; :func:`supervise_kubernetes` applies it to a
 ``SparkApplication`` through the Kubernetes API; locally
 :class:`datapipeline.local.stream.StreamingIngest` is the same app as a supervised process.
 """
@@ -16,7 +21,11 @@ from dataclasses import dataclass
 # spark-operator v1beta2 application states.
 HEALTHY = {"", "NEW", "SUBMITTED", "RUNNING", "PENDING_RERUN", "INVALIDATING"}
 DEAD = {"COMPLETED", "FAILED", "SUBMISSION_FAILED", "FAILING", "SUCCEEDING", "UNKNOWN"}
-STREAM_APP = "ingest-stream"
+# The job's queries (datapipeline.ingest.config.QUERIES) -> their continuous app.
+STREAM_APPS = {"bronze": "ingest-stream-bronze", "refine": "ingest-stream-refine"}
+# CPU priority of the local refine app: bronze's driver gets the CPU whenever it wants it (on
+# Kubernetes the pods' CPU requests share the node instead).
+REFINE_NICE = 19
 
 
 @dataclass(frozen=True)
@@ -36,17 +45,21 @@ def decide(state: str | None) -> Decision:
     return Decision("resubmit", f"unknown state {state!r}")
 
 
-def stream_manifest(batch_manifest: dict) -> dict:
-    """The continuous variant of the ingest SparkApplication: same spec, processingTime trigger."""
+def stream_manifest(batch_manifest: dict, query: str) -> dict:
+    """The continuous app of one of the job's queries: the ingest SparkApplication's spec with
+    ``--queries <query> --trigger processingTime``, named ``STREAM_APPS[query]``."""
     import copy
 
+    if query not in STREAM_APPS:
+        raise ValueError(f"unknown query {query!r}: one of {', '.join(STREAM_APPS)}")
     app = copy.deepcopy(batch_manifest)
-    app["metadata"]["name"] = STREAM_APP
+    app["metadata"]["name"] = STREAM_APPS[query]
     args = list(app["spec"].get("arguments") or [])
-    if "--trigger" in args:
-        i = args.index("--trigger")
-        del args[i : i + 2]
-    app["spec"]["arguments"] = [*args, "--trigger", "processingTime"]
+    for option in ("--trigger", "--queries"):
+        if option in args:
+            i = args.index(option)
+            del args[i : i + 2]
+    app["spec"]["arguments"] = [*args, "--queries", query, "--trigger", "processingTime"]
     return app
 
 

@@ -1,5 +1,6 @@
-"""The continuous app under the supervisor: submitted when missing, left alone while running,
-resubmitted after a kill -9, and it keeps landing new records in bronze."""
+"""The continuous apps under the supervisor (one per query: ingest-stream-bronze, -refine):
+submitted when missing, left alone while running, refine's at a lower CPU priority; bronze keeps
+landing new records while refine is dead; refine is resubmitted after a kill -9 and catches up."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 
 from datapipeline import lake as lake_io
 from datapipeline.events.generator import generate
+from datapipeline.ingest.progress import refined_bronze_version
 from datapipeline.lake_cli import lake_from_env
 from datapipeline.producer import produce
-from datapipeline.supervisor import supervise_local
+from datapipeline.supervisor import REFINE_NICE, supervise_local
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -33,32 +35,51 @@ def wait_for_bronze(platform, at_least: int, timeout_s: float = 300) -> int:
     return n
 
 
-def test_supervisor_submits_keeps_and_resubmits(platform):
-    stream = platform.stream
+def refined_all_of_bronze(platform, timeout_s: float = 300) -> bool:
+    """Whether the refine app reaches bronze's current version within ``timeout_s``."""
+    lake, s3 = lake_from_env(platform.client_env())
+    target = lake_io.open_table(lake.table("bronze"), s3).version()
+    deadline = time.monotonic() + timeout_s
+    while (refined_bronze_version(lake.checkpoint(), s3) or -1) < target:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(5)
+    return True
+
+
+def test_supervisor_runs_bronze_and_refine_as_two_apps(platform):
+    bronze_app, refine_app = platform.streams
+    assert (bronze_app.query, refine_app.query) == ("bronze", "refine")
     platform.create_topic("orders.events", partitions=3)
     try:
-        assert supervise_local(stream).action == "submit"
-        assert supervise_local(stream).action == "keep"
-        first_pid = stream.process().pid
+        assert [supervise_local(s).action for s in platform.streams] == ["submit", "submit"]
+        assert [supervise_local(s).action for s in platform.streams] == ["keep", "keep"]
+        assert bronze_app.process().nice() == 0 and refine_app.process().nice() == REFINE_NICE
 
         before = bronze_count(platform)
         records = generate(500, seed=11)
         assert produce(records, platform.kafka_bootstrap, "orders.events").ok
         assert wait_for_bronze(platform, before + len(records)) == before + len(records)
+        assert refined_all_of_bronze(platform)
 
+        first_pid = refine_app.process().pid
         os.killpg(first_pid, signal.SIGKILL)
         deadline = time.monotonic() + 15
-        while stream.process() is not None and time.monotonic() < deadline:
+        while refine_app.process() is not None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert stream.status().state == "crashed"
-        decision = supervise_local(stream)
-        assert decision.action == "resubmit" and "FAILED" in decision.reason
-        assert stream.process().pid != first_pid
-
+        assert refine_app.status().state == "crashed"
+        # Bronze does not depend on refine: new records land while refine is dead.
         more = generate(300, seed=12)
         assert produce(more, platform.kafka_bootstrap, "orders.events").ok
         expected = before + len(records) + len(more)
-        assert wait_for_bronze(platform, expected) == expected  # no loss, no duplicate after the kill
+        assert wait_for_bronze(platform, expected) == expected  # no loss, no duplicate
+        assert supervise_local(bronze_app).action == "keep"
+        decision = supervise_local(refine_app)
+        assert decision.action == "resubmit" and "FAILED" in decision.reason
+        assert refine_app.process().pid != first_pid
+        assert refined_all_of_bronze(platform)  # the resubmitted refine catches up
+        assert bronze_count(platform) == expected
     finally:
-        stream.stop()
-    assert stream.process() is None
+        for app in platform.streams:
+            app.stop()
+    assert all(app.process() is None for app in platform.streams)

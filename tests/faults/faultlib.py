@@ -18,7 +18,7 @@ from pathlib import Path
 from datapipeline import lake as lake_io
 from datapipeline.events.generator import Record
 from datapipeline.ingest import progress
-from datapipeline.ingest.config import Lake
+from datapipeline.ingest.config import QUERIES, Lake
 from datapipeline.local.service import Service, ServiceError
 from datapipeline.local.stream import StreamingIngest
 from datapipeline.paths import PROJECT_ROOT
@@ -100,14 +100,15 @@ def tail(log: Path, n: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-n:]) if log.is_file() else "(no log)"
 
 
-def lake_stream(platform, lake, processing_time: str = "2 seconds") -> StreamingIngest:
-    """The supervised continuous app (``ingest-stream``, spark-submit of the SparkApplication spec
-    with the processingTime trigger), pointed at this test's topic and lake prefix."""
+def lake_streams(platform, lake, processing_time: str = "2 seconds") -> list[StreamingIngest]:
+    """The supervised continuous apps (``ingest-stream-bronze`` and ``ingest-stream-refine``,
+    spark-submit of the SparkApplication spec with the processingTime trigger and one query
+    each), pointed at this test's topic and lake prefix."""
 
     def env() -> dict[str, str]:
         return {**platform.client_env(), **lake.env(), "DP_PROCESSING_TIME": processing_time}
 
-    return StreamingIngest(platform.cfg, platform.secrets, env)
+    return [StreamingIngest(platform.cfg, platform.secrets, env, query) for query in QUERIES]
 
 
 # ---- services -------------------------------------------------------------------------------

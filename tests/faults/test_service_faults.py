@@ -1,15 +1,15 @@
 """A Kafka broker, ZooKeeper and MinIO each crash (kill -9 of the server's process group) and
 come back while the continuous ingestion is consuming; nothing is lost or duplicated.
 
-The ingestion runs as in production: the supervised ``ingest-stream`` app (spark-submit of the
-SparkApplication spec with the processingTime trigger, 2 s here), kept alive by
-:func:`datapipeline.supervisor.supervise_local` — the test calls it every second where the
-``streaming_supervisor`` DAG calls it every 5 minutes. The crashed server stays down for
-``OUTAGE_S`` and is then started again (again after a failed start, as a pod restart policy
-would). Records are produced before the fault, and after it — during the outage for ZooKeeper and
-MinIO (Kafka keeps taking records without ZooKeeper; MinIO's outage then hits a running batch),
-after the restart for Kafka. Recovery time: fault injected -> the first record produced after
-the fault is committed in bronze.
+The ingestion runs as in production: the supervised ``ingest-stream-bronze`` and
+``ingest-stream-refine`` apps (spark-submit of the SparkApplication spec with the processingTime
+trigger, 2 s here, one query each), kept alive by :func:`datapipeline.supervisor.supervise_local`
+— the test calls it every second where the ``streaming_supervisor`` DAG calls it every 5 minutes.
+The crashed server stays down for ``OUTAGE_S`` and is then started again (again after a failed
+start, as a pod restart policy would). Records are produced before the fault, and after it —
+during the outage for ZooKeeper and MinIO (Kafka keeps taking records without ZooKeeper; MinIO's
+outage then hits a running batch), after the restart for Kafka. Recovery time: fault injected ->
+the first record produced after the fault is committed in bronze.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 
 import faultreport
 import pytest
-from faultlib import LakeWatcher, lake_stream, reconcile_lake, start_until_healthy, tail, wait_until
+from faultlib import LakeWatcher, lake_streams, reconcile_lake, start_until_healthy, tail, wait_until
 
 from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.producer import produce
@@ -64,12 +64,12 @@ def test_service_crash_under_continuous_ingestion(name, platform, lake, lake_spa
     records = generate(BEFORE + AFTER, seed=seed, options=options)
     first, second = records[:BEFORE], records[BEFORE:]
     service = platform.select([name])[0]
-    stream = lake_stream(platform, lake)
+    streams = lake_streams(platform, lake)
     resubmits: list[str] = []
     watcher = FirstNewRow(lake, BEFORE)
     watch = LakeWatcher(lake.lake, lake.s3)
     try:
-        assert supervise_local(stream).action == "submit"
+        assert [supervise_local(stream).action for stream in streams] == ["submit", "submit"]
         assert produce(first, platform.kafka_bootstrap, lake.topic).delivered == BEFORE
         wait_until(lambda: bronze_rows(lake) == BEFORE, 300, f"{BEFORE} rows in bronze before the fault")
         # and every table written, so the fault does not also cut a batch short (the driver kill does that)
@@ -95,21 +95,28 @@ def test_service_crash_under_continuous_ingestion(name, platform, lake, lake_spa
         deadline = time.monotonic() + 300
         while not caught_up():
             n = bronze_rows(lake)
-            assert time.monotonic() < deadline, f"bronze stuck at {n} rows; stream log: {tail(stream.log_file)}"
-            decision = supervise_local(stream)
-            if decision.action != "keep":
-                resubmits.append(decision.reason)
+            logs = "; ".join(f"{stream.name} log: {tail(stream.log_file)}" for stream in streams)
+            assert time.monotonic() < deadline, f"bronze stuck at {n} rows; {logs}"
+            for stream in streams:
+                decision = supervise_local(stream)
+                if decision.action != "keep":
+                    resubmits.append(f"{stream.name}: {decision.reason}")
             time.sleep(1)
         all_in = time.monotonic()
         watcher.join(timeout=10)
         first_new = watcher.at or all_in
-        assert stream.process() is not None, "the stream must still be running"
+        assert all(stream.process() is not None for stream in streams), "the streams must still be running"
     finally:
         watcher.done.set()
-        stream.stop()
+        for stream in streams:
+            stream.stop()
 
     result = reconcile_lake(lake_spark, lake.lake, lake.s3, records)
-    by = "supervisor resubmitted the stream" if resubmits else "the running stream itself (client retries, no resubmit)"
+    by = (
+        f"supervisor resubmitted {', '.join(sorted({r.split(':')[0] for r in resubmits}))}"
+        if resubmits
+        else "the running streams themselves (client retries, no resubmit)"
+    )
     faultreport.record(
         faultreport.FaultResult(
             fault=f"{name} restart (crash)",

@@ -130,8 +130,15 @@ def sample_result(ratio: float, p99: float) -> dict:
             "bronze_only_cold_vs_raw": 0.23456,
             "source_only_vs_raw": 0.65432,
         },
-        "freshness": {"full.bronze": {"n": 10, "p50": 1.0, "p95": 2.0, "p99": p99, "not_visible": 0}},
-        "produce": {"continuous": {"target_rate": 5000.0, "achieved_rate": 4990.0}},
+        "freshness": {
+            "full.bronze": {"n": 10, "p50": 1.0, "p95": 2.0, "p99": p99, "not_visible": 0},
+            "split.bronze": {"n": 10, "p50": 0.5, "p95": 0.7, "p99": 0.9, "not_visible": 0},
+        },
+        "produce": {
+            "continuous": {"target_rate": 5000.0, "achieved_rate": 4990.0},
+            "continuous_full": {"target_rate": 5000.0, "achieved_rate": 4990.0},
+            "continuous_split": {"target_rate": 5000.0, "achieved_rate": 4321.0},
+        },
         "merge": {"silver_events": {"source_rows": 100, "target_rows_before": 400, "rows_per_s": 50.0}},
         "driver_memory": {"jvm_peak_rss_mb": 900.0, "python_peak_rss_mb": 150.0},
         "files": {"bronze": {"before": 12, "after": 1}},
@@ -143,6 +150,7 @@ def test_targets(ratio, p99, met):
     t = stats.targets(sample_result(ratio, p99))
     assert t["bronze_ingest_ratio"]["met"] is met
     assert t["p99_freshness_s[full.bronze]"]["met"] is met
+    assert t["p99_freshness_s[split.bronze]"] == {"target": "<= 5.0", "value": 0.9, "met": True}
     assert "p99_freshness_s[bronze.bronze]" not in t  # not measured, not reported
     assert stats.targets({})["bronze_ingest_ratio"]["met"] is None
     never = sample_result(0.6, 4.0)
@@ -164,6 +172,8 @@ def test_markdown_table_has_every_figure():
         "900 / 150",
         "23,456 rows/s; 0.23",
         "34,567 rows/s, 12.9 MB/s",
+        "two drivers (refine at nice 19): bronze (p50 / p95 / p99) | 0.50 / 0.70 / 0.90 s (10 rows)",
+        "bronze alone / full job / two drivers | n/a / 4,990 / 4,321 ev/s (target 5,000)",
     ):
         assert needle in table, needle
     # Missing sections print n/a instead of failing (e.g. --skip continuous).

@@ -12,6 +12,7 @@ from datapipeline.local.config import PlatformConfig, Ports
 from datapipeline.local.platform import AIRFLOW, CORE
 from datapipeline.local.secrets import Secrets, load_or_create
 from datapipeline.local.service import ServiceStatus
+from datapipeline.supervisor import STREAM_APPS
 
 
 def test_ports_from_env_overrides_and_defaults():
@@ -62,16 +63,21 @@ def test_human_bytes(value, text):
     assert human_bytes(value) == text
 
 
+STREAMS = list(STREAM_APPS.values())
+
+
 def _rows(**states: str) -> list[ServiceStatus]:
-    names = [*CORE, *AIRFLOW, "ingest-stream"]
+    names = [*CORE, *AIRFLOW, *STREAMS]
     return [ServiceStatus(n, states.get(n, "healthy"), None, "-", None, Path("x.log")) for n in names]
 
 
 def test_status_ok_ignores_a_stopped_stream_but_not_a_crashed_one():
-    assert platform_ok(_rows(**{"ingest-stream": "stopped"}))
-    assert not platform_ok(_rows(**{"ingest-stream": "crashed"}))
-    assert not platform_ok(_rows(kafka="unhealthy", **{"ingest-stream": "stopped"}))
-    assert not platform_ok(_rows(**{"airflow-scheduler": "stopped", "ingest-stream": "stopped"}))
+    stopped = dict.fromkeys(STREAMS, "stopped")
+    assert STREAMS == ["ingest-stream-bronze", "ingest-stream-refine"]
+    assert platform_ok(_rows(**stopped))
+    assert not platform_ok(_rows(**{**stopped, "ingest-stream-refine": "crashed"}))
+    assert not platform_ok(_rows(kafka="unhealthy", **stopped))
+    assert not platform_ok(_rows(**{"airflow-scheduler": "stopped", **stopped}))
 
 
 def test_free_ports_are_distinct_and_bindable():

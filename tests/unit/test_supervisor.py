@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from datapipeline.ingest.config import QUERIES, from_args
 from datapipeline.sparkapp import load_spec, spec_path
-from datapipeline.supervisor import decide, stream_manifest
+from datapipeline.supervisor import STREAM_APPS, decide, stream_manifest
+
+ENV = {"DP_KAFKA_BOOTSTRAP": "127.0.0.1:9092", "DP_LAKE_ROOT": "/tmp/lake"}
 
 
 @pytest.mark.parametrize(
@@ -25,12 +28,21 @@ def test_decide(state, action):
     assert decide(state).action == action
 
 
-def test_stream_manifest_is_ingest_with_processing_time_trigger():
+@pytest.mark.parametrize("query", ["bronze", "refine"])
+def test_stream_manifest_is_ingest_with_processing_time_trigger_and_one_query(query):
     batch = load_spec(spec_path("ingest"))
-    stream = stream_manifest(batch)
-    assert stream["metadata"]["name"] == "ingest-stream"
+    stream = stream_manifest(batch, query)
+    assert stream["metadata"]["name"] == f"ingest-stream-{query}" == STREAM_APPS[query]
     args = stream["spec"]["arguments"]
-    assert args.count("--trigger") == 1
+    assert args.count("--trigger") == 1 and args.count("--queries") == 1
     assert args[args.index("--trigger") + 1] == "processingTime"
+    assert args[args.index("--queries") + 1] == query
+    assert from_args(args, ENV).queries == (query,)  # the job reads them as meant
     assert batch["metadata"]["name"] == "ingest"  # the original is untouched
     assert stream["spec"]["mainApplicationFile"] == batch["spec"]["mainApplicationFile"]
+
+
+def test_stream_apps_cover_the_jobs_queries():
+    assert tuple(STREAM_APPS) == QUERIES
+    with pytest.raises(ValueError, match="unknown query 'silver'"):
+        stream_manifest(load_spec(spec_path("ingest")), "silver")

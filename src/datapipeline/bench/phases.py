@@ -17,10 +17,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from datapipeline import maintenance, paths
-from datapipeline.bench.stats import MIB, REFINE_NICE, throughput
+from datapipeline.bench.stats import MIB, throughput
 from datapipeline.ingest import bronze, job, progress, silver
 from datapipeline.ingest.config import IngestConfig
 from datapipeline.ingest.parse import parse_events, split
+from datapipeline.supervisor import REFINE_NICE
 
 
 def _plain(progress) -> dict:

@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from datapipeline.supervisor import REFINE_NICE
+
 MIB = 1024 * 1024  # Kafka's ConsumerPerformance reports MB as MiB; so do we
 
 # Targets of issue 6 on the 2-core machine.
@@ -124,9 +126,6 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
-# The two-driver continuous phase runs refine's driver at the lowest CPU priority: bronze's driver
-# gets the CPU whenever it wants it (on Kubernetes: the refine pod's small CPU request).
-REFINE_NICE = 19
 SPLIT = f"refine at nice {REFINE_NICE}"
 
 

@@ -264,19 +264,34 @@ class Pipeline:
             q.stop()
 
 
+def wait_for_table(spark: SparkSession, path: str, every_s: float = 5.0, log_every_s: float = 60.0) -> None:
+    """Until a Delta table exists at ``path``; logs what it waits for, then every ``log_every_s``."""
+    logged = None
+    while not DeltaTable.isDeltaTable(spark, path):
+        if logged is None or time.monotonic() - logged >= log_every_s:
+            log.info("waiting for the bronze table %s: the bronze query's driver creates it", path)
+            logged = time.monotonic()
+        time.sleep(every_s)
+
+
 def run(spark: SparkSession, cfg: IngestConfig) -> Pipeline:
     """Create the tables the selected queries write, start them (see :class:`Pipeline`) and
     return the pipeline. Refuses (``ConfigError``) a checkpoint written by the single-query job
-    of before, and refine alone before bronze exists."""
+    of before, and refine alone with ``availableNow`` before bronze exists (with
+    ``processingTime`` it waits for the table)."""
     if progress.single_query_checkpoint(cfg.checkpoint, cfg.s3):
         raise ConfigError(
             f"checkpoint {cfg.checkpoint} was written by the single-query ingest job; its batch ids would "
             "make the new queries skip data: use a new --checkpoint with a new --app-id (or a new lake root)"
         )
     if "bronze" not in cfg.queries and not DeltaTable.isDeltaTable(spark, cfg.tables["bronze"]):
-        raise ConfigError(
-            f"bronze table {cfg.tables['bronze']} does not exist yet: start the bronze query first "
-            "(--queries bronze, or both queries in one driver)"
-        )
+        if cfg.trigger == "availableNow":
+            raise ConfigError(
+                f"bronze table {cfg.tables['bronze']} does not exist yet: start the bronze query first "
+                "(--queries bronze, or both queries in one driver)"
+            )
+        # A continuous refine started next to its bronze driver (the supervisor starts both):
+        # wait for bronze's driver to create the table, as a stream waits for its input.
+        wait_for_table(spark, cfg.tables["bronze"])
     ensure_tables(spark, {name: cfg.tables[name] for q in cfg.queries for name in QUERY_TABLES[q]})
     return Pipeline(spark, cfg)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 
+from datapipeline.ingest.config import QUERIES
 from datapipeline.local.airflow import (
     ADMIN_USER,
     AirflowApiServer,
@@ -44,7 +45,7 @@ class LocalPlatform:
             AirflowTriggerer(self.cfg, self.secrets, self.client_env),
         ]
         # Started by the streaming_supervisor DAG, not by `up`; stopped by `down`.
-        self.stream = StreamingIngest(self.cfg, self.secrets, self.client_env)
+        self.streams = [StreamingIngest(self.cfg, self.secrets, self.client_env, q) for q in QUERIES]
         # Start order; stop runs in reverse.
         self.services: list[Service] = [
             self.zookeeper,
@@ -52,7 +53,7 @@ class LocalPlatform:
             self.minio,
             self.postgres,
             *self.airflow_components,
-            self.stream,
+            *self.streams,
         ]
 
     def select(self, names: list[str] | None) -> list[Service]:

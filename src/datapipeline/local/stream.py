@@ -1,8 +1,10 @@
-"""The continuous ingestion app (processingTime trigger) as a local process.
+"""The continuous ingestion apps (processingTime trigger) as local processes: one per query of
+the job, ``ingest-stream-bronze`` and ``ingest-stream-refine`` (see datapipeline.supervisor);
+refine's runs at ``nice`` ``REFINE_NICE`` so that it only gets the CPU bronze leaves.
 
-Not started by `task local:up`: the ``streaming_supervisor`` DAG submits it and resubmits it
-when it dies, exactly as it does with the SparkApplication on Kubernetes. `task local:down`
-stops it with everything else.
+Not started by `task local:up`: the ``streaming_supervisor`` DAG submits each and resubmits it
+when it dies, exactly as it does with the SparkApplications on Kubernetes. `task local:down`
+stops them with everything else.
 """
 
 from __future__ import annotations
@@ -11,22 +13,23 @@ import os
 from collections.abc import Callable
 
 from datapipeline.local.service import Service
-from datapipeline.supervisor import STREAM_APP, stream_manifest
+from datapipeline.supervisor import REFINE_NICE, STREAM_APPS, stream_manifest
 
 
 class StreamingIngest(Service):
-    name = STREAM_APP
     port_env = "-"
 
-    def __init__(self, cfg, secrets, client_env: Callable[[], dict[str, str]]) -> None:
+    def __init__(self, cfg, secrets, client_env: Callable[[], dict[str, str]], query: str) -> None:
         super().__init__(cfg, secrets)
         self._client_env = client_env
+        self.query = query
+        self.name = STREAM_APPS[query]
 
     def _submit(self):
         from datapipeline.sparkapp import load_spec, spark_submit_command, spec_path
 
         environ = {**os.environ, **self._client_env()}
-        return spark_submit_command(stream_manifest(load_spec(spec_path("ingest"))), environ=environ)
+        return spark_submit_command(stream_manifest(load_spec(spec_path("ingest")), self.query), environ=environ)
 
     def ports(self) -> list[int]:
         return []
@@ -38,7 +41,8 @@ class StreamingIngest(Service):
         pass
 
     def command(self) -> list[str]:
-        return self._submit().argv
+        argv = self._submit().argv
+        return ["nice", "-n", str(REFINE_NICE), *argv] if self.query == "refine" else argv
 
     def environment(self) -> dict[str, str]:
         return {**self._client_env(), **self._submit().env}
