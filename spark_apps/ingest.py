@@ -16,8 +16,9 @@ Usage (local; connector jars from ``task bootstrap``, credentials from the envir
 ``--trigger availableNow`` processes everything available (bronze first, then refine) and stops
 (scheduled runs); ``--trigger processingTime --processing-time '30 seconds'`` runs both queries
 until stopped (or until one fails: then the other is stopped too). ``--queries bronze`` and
-``--queries refine`` run the two as separate drivers (start bronze first): a busy refine then
-cannot slow bronze down when bronze's driver has the CPU it needs.
+``--queries refine`` run the two as separate drivers (refine alone waits for the bronze table with
+processingTime, and refuses to start without it with availableNow): a busy refine then cannot
+slow bronze down when bronze's driver has the CPU it needs.
 Exit codes: 0 done, 1 a query failed, 2 configuration/preflight error (one line on stderr).
 """
 

@@ -5,6 +5,7 @@ processed (read from its checkpoint)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -72,3 +73,24 @@ def test_two_drivers_each_create_only_their_tables_and_refine_waits_for_bronze(l
     checks = balance(lake, max_refine_lag=timedelta(0))
     assert "consumed 50 = " in checks["reconciled"].detail
     assert checks["refine_lag"].line() == "PASS refine_lag: every bronze record is refined"
+
+
+def test_continuous_refine_alone_waits_for_the_bronze_table(lake, lake_spark):
+    cfg = replace(lake.config(trigger="processingTime", processing_time="1 second"), queries=("refine",))
+    started: list = []
+    waiting = threading.Thread(target=lambda: started.append(run(lake_spark, cfg)), daemon=True)
+    waiting.start()
+    waiting.join(8)
+    assert waiting.is_alive() and not started  # no bronze table yet: still waiting, nothing started
+    assert produce(generate(40, seed=54), lake.platform.kafka_bootstrap, lake.topic).delivered == 40
+    run(lake_spark, replace(cfg, trigger="availableNow", queries=("bronze",))).awaitTermination()
+    waiting.join(60)
+    assert started, "refine did not start once bronze existed"
+    pipeline = started[0]
+    try:
+        assert [q.name for q in pipeline.queries] == [f"refine:{lake.topic}"]
+        pipeline.processAllAvailable()
+        assert lake_spark.read.format("delta").load(cfg.tables["silver_events"]).count() > 0
+        assert "consumed 40 = " in balance(lake)["reconciled"].detail
+    finally:
+        pipeline.stop()

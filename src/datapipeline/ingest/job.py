@@ -264,8 +264,8 @@ class Pipeline:
             q.stop()
 
 
-def wait_for_table(spark: SparkSession, path: str, every_s: float = 5.0, log_every_s: float = 60.0) -> None:
-    """Until a Delta table exists at ``path``; logs what it waits for, then every ``log_every_s``."""
+def wait_for_bronze(spark: SparkSession, path: str, every_s: float = 5.0, log_every_s: float = 60.0) -> None:
+    """Until the bronze table exists at ``path``; logs what it waits for, then every ``log_every_s``."""
     logged = None
     while not DeltaTable.isDeltaTable(spark, path):
         if logged is None or time.monotonic() - logged >= log_every_s:
@@ -292,6 +292,6 @@ def run(spark: SparkSession, cfg: IngestConfig) -> Pipeline:
             )
         # A continuous refine started next to its bronze driver (the supervisor starts both):
         # wait for bronze's driver to create the table, as a stream waits for its input.
-        wait_for_table(spark, cfg.tables["bronze"])
+        wait_for_bronze(spark, cfg.tables["bronze"])
     ensure_tables(spark, {name: cfg.tables[name] for q in cfg.queries for name in QUERY_TABLES[q]})
     return Pipeline(spark, cfg)
