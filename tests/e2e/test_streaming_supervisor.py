@@ -12,7 +12,7 @@ import pytest
 
 from datapipeline import lake as lake_io
 from datapipeline.events.generator import generate
-from datapipeline.ingest.progress import refined_bronze_version
+from datapipeline.ingest.progress import refined_up_to
 from datapipeline.lake_cli import lake_from_env
 from datapipeline.producer import produce
 from datapipeline.supervisor import REFINE_NICE, supervise_local
@@ -40,7 +40,7 @@ def refined_all_of_bronze(platform, timeout_s: float = 300) -> bool:
     lake, s3 = lake_from_env(platform.client_env())
     target = lake_io.open_table(lake.table("bronze"), s3).version()
     deadline = time.monotonic() + timeout_s
-    while (refined_bronze_version(lake.checkpoint(), s3) or -1) < target:
+    while not refined_up_to(lake.checkpoint(), s3, target):
         if time.monotonic() > deadline:
             return False
         time.sleep(5)

@@ -11,6 +11,7 @@ from datapipeline.ingest.progress import (
     batches,
     fully_read_version,
     refined_bronze_version,
+    refined_up_to,
     single_query_checkpoint,
 )
 
@@ -49,6 +50,14 @@ def test_refined_version_comes_from_the_last_committed_batch(tmp_path):
     write_batch(cp / "refine", 2, {"reservoirVersion": 9, "index": -1, "isStartingVersion": False}, committed=False)
     assert batches(str(cp), "refine", None) == (2, 1)
     assert refined_bronze_version(str(cp), None) == 4  # batch 1's offset, not the planned batch 2's
+
+
+def test_refined_up_to_counts_version_zero(tmp_path):
+    cp = tmp_path / "ingest"
+    assert not refined_up_to(str(cp), None, 0)  # no refine checkpoint
+    write_batch(cp / "refine", 0, {"reservoirVersion": 1, "index": -1, "isStartingVersion": False}, committed=True)
+    assert refined_bronze_version(str(cp), None) == 0
+    assert refined_up_to(str(cp), None, 0) and not refined_up_to(str(cp), None, 1)
 
 
 def test_the_single_query_checkpoint_of_before_is_recognised(tmp_path):

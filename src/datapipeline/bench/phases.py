@@ -219,7 +219,7 @@ def await_refined(spark: SparkSession, cfg: IngestConfig, timeout_s: float) -> f
     returns the seconds waited (stops waiting at the timeout)."""
     target = int(DeltaTable.forPath(spark, cfg.tables["bronze"]).history(1).select("version").first()[0])
     start = time.monotonic()
-    while (progress.refined_bronze_version(cfg.checkpoint, cfg.s3) or -1) < target:
+    while not progress.refined_up_to(cfg.checkpoint, cfg.s3, target):
         if time.monotonic() - start > timeout_s:
             break
         time.sleep(1)

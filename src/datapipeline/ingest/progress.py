@@ -49,6 +49,13 @@ def refined_bronze_version(checkpoint: str, s3: S3Settings | None) -> int | None
     return -1 if version is None else version
 
 
+def refined_up_to(checkpoint: str, s3: S3Settings | None, bronze_version: int) -> bool:
+    """Whether the refine query has processed bronze up to ``bronze_version`` (version 0 counts:
+    not falsy here)."""
+    refined = refined_bronze_version(checkpoint, s3)
+    return refined is not None and refined >= bronze_version
+
+
 def single_query_checkpoint(checkpoint: str, s3: S3Settings | None) -> bool:
     """Whether ``checkpoint`` is the checkpoint of the single-query job of before (its batches
     directly in the folder, not in ``bronze/`` and ``refine/``)."""
