@@ -15,6 +15,14 @@ NS="datapipeline"
 # shellcheck disable=SC2034
 SPARK_NS="spark-jobs"
 CONTEXT="kind-$CLUSTER"
+# Image profile (scripts/k8s/images.py): `upstream` pulls the upstream images and charts (a laptop,
+# the GitHub workflow); `source` builds every image here from package registries (these machines).
+PROFILE="${DP_IMAGE_PROFILE:-upstream}"
+[[ "$PROFILE" == upstream || "$PROFILE" == source ]] \
+  || { echo "DP_IMAGE_PROFILE=$PROFILE: unknown image profile; use upstream or source" >&2; exit 2; }
+export DP_IMAGE_PROFILE="$PROFILE"
+PY="$ROOT/.venv/bin/python"
+[[ -x "$PY" ]] || PY=python3
 
 log()  { printf '\033[1m==> %s\033[0m\n' "$*"; }
 warn() { printf '\033[33mWARN: %s\033[0m\n' "$*" >&2; }
@@ -72,4 +80,76 @@ wait_until() {
 cr_ready() {
   local kind="$1" name="$2" cond="$3"
   [[ "$(kc -n "$NS" get "$kind" "$name" -o jsonpath="{.status.conditions[?(@.type==\"$cond\")].status}")" == "True" ]]
+}
+
+# phase NAME: print how long the previous phase took and start timing NAME (end with `phase done`).
+_phase_name="" _phase_start=0
+phase() {
+  if [[ -n "$_phase_name" ]]; then
+    printf '\033[1m<== %s: %ds\033[0m\n' "$_phase_name" $(( SECONDS - _phase_start ))
+  fi
+  _phase_name="$1" _phase_start=$SECONDS
+  [[ "$1" == done ]] || log "$1"
+}
+
+# The Docker engine: start dockerd when it is installed but not running (a host without systemd,
+# such as these CI machines); on a host where someone else manages it, only check it answers.
+ensure_docker() {
+  need docker
+  docker info >/dev/null 2>&1 && return 0
+  command -v dockerd >/dev/null 2>&1 && [[ $EUID -eq 0 ]] \
+    || die "the Docker engine is not running: start it (e.g. \`sudo systemctl start docker\`)"
+  log "starting dockerd (log: $ROOT/.local/dockerd.log)"
+  mkdir -p "$ROOT/.local"
+  nohup dockerd >"$ROOT/.local/dockerd.log" 2>&1 &
+  local i
+  for i in $(seq 60); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  tail -n 20 "$ROOT/.local/dockerd.log" >&2
+  die "dockerd did not answer within 60s (log above)"
+}
+
+# Hosts whose capability bounding set lacks CAP_SYS_RESOURCE cannot start privileged containers
+# (these CI machines; KIND-HERE-FACTS). Detected from dockerd's own bounding set, so an ordinary
+# host never gets the workaround.
+needs_hostfix() {
+  local pid cap
+  pid="$(pgrep -xo dockerd || echo self)"
+  cap="$(awk '/^CapBnd:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)"
+  [[ -n "$cap" ]] && (( ((16#$cap) >> 24 & 1) == 0 ))
+}
+
+# kind, through the docker wrapper of scripts/k8s/hostfix when this host needs it.
+kind_() {
+  if needs_hostfix; then
+    PATH="$ROOT/scripts/k8s/hostfix:$PATH" kind "$@"
+  else
+    kind "$@"
+  fi
+}
+
+# Image refs of the profile (scripts/k8s/images.py refs): image_ref NAME
+image_ref() {
+  python3 "$ROOT/scripts/k8s/images.py" --profile "$PROFILE" refs | sed -n "s/^$1=//p"
+}
+
+# The kind node image of the profile: the pinned kindest/node upstream, the one built here otherwise.
+node_image() {
+  if [[ "$PROFILE" == source ]]; then image_ref kind-node; else echo "$KIND_NODE_IMAGE"; fi
+}
+
+# Load images into the kind node unless it already has them (kind load copies every layer).
+load_images() {
+  local ref node="$CLUSTER-control-plane"
+  for ref in "$@"; do
+    if docker exec "$node" crictl inspecti "$ref" >/dev/null 2>&1 \
+        || docker exec "$node" crictl inspecti "docker.io/$ref" >/dev/null 2>&1; then
+      echo "    $ref: in the node"
+    else
+      echo "    $ref: loading"
+      kind_ load docker-image --name "$CLUSTER" "$ref" >/dev/null
+    fi
+  done
 }

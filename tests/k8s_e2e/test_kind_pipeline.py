@@ -1,77 +1,116 @@
-"""End to end on kind: events produced on the host end up as Delta rows, via the Airflow `ingest` DAG.
+"""On the kind cluster of `task k8s:up`: a known batch in, `kubectl apply -f k8s/spark/ingest.yaml`,
+every table reconciled exactly, then `helm test datapipeline`.
 
-The same client code as the local end-to-end tests (datapipeline.producer, datapipeline.airflow_client);
-only the addresses differ: Kafka through kind's NodePort mapping, Airflow and MinIO through port-forwards.
+The batch is made by the project's generator and producer (valid, duplicate, late and hostile
+records) and sent from the host to the cluster's Kafka through kind's port mapping
+(127.0.0.1:31092). The SparkApplication is the committed manifest, applied unchanged, as a user
+would. The tables are read from the cluster's MinIO through `kubectl port-forward` with delta-rs,
+and reconciled by the same independent expectations as the local end-to-end test
+(tests/reconcile.py): bronze by (partition, offset), quarantine by reason, silver by event_id and
+order, gold by value.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
+import subprocess
 import time
+from collections import Counter
 
-from kindlib import NS, SPARK_NS, kubectl, port_forward, secret
+import kindlib
+import pytest
+from reconcile import (
+    GOLD_SQL,
+    ORDERS_SQL,
+    delta_rs_rows,
+    expected_gold,
+    expected_orders,
+    expected_reasons,
+    gold_as_tuples,
+    orders_as_tuples,
+    unique_events,
+)
 
-from datapipeline.airflow_client import AirflowClient
-from datapipeline.events.generator import GeneratorOptions, generate
-from datapipeline.lake import query
+from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
+from datapipeline.ingest.config import TABLES, Lake
 from datapipeline.producer import produce
-from datapipeline.spark.session import S3Settings
 
-TOPIC = "orders.events"
-TABLE = "s3://lake/orders/silver/order_events"  # parsed events, with their event_id
-DAG_ID = "ingest"
-HOST_BOOTSTRAP = "localhost:31092"  # k8s/kind-cluster.yaml extraPortMappings -> external listener
+N = 900  # the local end-to-end test's batch (tests/ingest/test_ingest_e2e.py): seed 7 covers every kind
+OPTIONS = GeneratorOptions(duplicate_rate=0.06, out_of_order_rate=0.08, malformed_rate=0.05)
+LAKE = Lake("s3://lake/orders")  # the manifest's DP_LAKE_ROOT (s3a://lake/orders), read by delta-rs
 
 
-def test_platform_reports_ready():
-    def cond(kind: str, name: str) -> str:
-        return kubectl("-n", NS, "get", kind, name, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
-
-    assert cond("kafka", "kafka") == "True"
-    assert cond("kafkatopic", TOPIC) == "True"
-    assert cond("clusters.postgresql.cnpg.io", "airflow-db") == "True"
-    assert kubectl("-n", NS, "get", "tenant", "minio", "-o", "jsonpath={.status.healthStatus}") == "green"
+@pytest.fixture(scope="module")
+def s3():
+    with kindlib.minio_port_forward() as settings:
+        yield settings
 
 
-def test_lake_writer_pool_exists():
-    from datapipeline.local.airflow import LAKE_WRITER_POOL
+@pytest.fixture(scope="module")
+def batch(s3):
+    """A clean slate (no app, no lake, an empty topic), then the known batch produced from the host."""
+    kindlib.delete_application("ingest")
+    kindlib.wipe_lake(s3, LAKE)
+    kindlib.reset_topic(kindlib.TOPIC, partitions=3)
+    records = generate(N, seed=7, options=OPTIONS)
+    result = produce(records, kindlib.HOST_BOOTSTRAP, kindlib.TOPIC)
+    assert result.ok and result.delivered == N, result.errors
+    return records
 
-    out = kubectl(
-        "-n", NS, "exec", "deploy/airflow-scheduler", "-c", "scheduler", "--",
-        "airflow", "pools", "get", LAKE_WRITER_POOL, "--output", "json",
+
+def test_the_batch_covers_every_kind(batch):
+    kinds = Counter(r.kind for r in batch)
+    assert kinds["duplicate"] >= 20 and kinds["malformed"] >= 21
+    assert {r.malformed_kind for r in batch if r.kind == "malformed"} == set(MALFORMED_KINDS)
+    late = sum(1 for a, b in itertools.pairwise(batch) if a.event and b.event and b.event["event_time"] < a.event["event_time"])
+    assert late >= 20
+
+
+def test_spark_application_lands_every_record_exactly_once(batch, s3):
+    started = time.monotonic()
+    state = kindlib.apply_and_wait(kindlib.ROOT / "k8s/spark/ingest.yaml", "ingest", timeout_s=20 * 60)
+    print(f"SparkApplication ingest: {state} in {time.monotonic() - started:.0f}s")
+    assert state == "COMPLETED"
+    t = LAKE.tables
+
+    # bronze: every record once, by its Kafka coordinates, on all three partitions.
+    bronze = delta_rs_rows(t["bronze"], s3, "SELECT partition, \"offset\" FROM {table}")
+    coords = Counter((r["partition"], r["offset"]) for r in bronze)
+    assert len(bronze) == N and len(coords) == N
+    ends = kindlib.end_offsets(kindlib.TOPIC)
+    assert coords.keys() == {(p, o) for p, end in ends.items() for o in range(end)}
+    assert sum(ends.values()) == N
+
+    # quarantine: exactly the hostile records, each with the reason the generator declared.
+    reasons = Counter(r["reason"] for r in delta_rs_rows(t["quarantine"], s3, "SELECT reason FROM {table}"))
+    assert reasons == expected_reasons(batch)
+
+    # silver: each event once by event_id; orders as computed independently from what was sent.
+    events = unique_events(batch)
+    silver_ids = [r["event_id"] for r in delta_rs_rows(t["silver_events"], s3, "SELECT event_id FROM {table}")]
+    assert len(silver_ids) == len(events) and set(silver_ids) == set(events)
+    assert orders_as_tuples(delta_rs_rows(t["silver_orders"], s3, ORDERS_SQL)) == expected_orders(batch)
+
+    # gold: revenue per minute and currency, by value.
+    assert gold_as_tuples(delta_rs_rows(t["gold_revenue"], s3, GOLD_SQL)) == expected_gold(batch)
+    assert set(TABLES) == set(t)
+
+
+def test_helm_test_passes(batch, s3):
+    """`helm test` produces its own events and waits for them in silver: run the ingest app again
+    while it waits (the chart never runs jobs by itself)."""
+    helm = subprocess.Popen(
+        ["helm", "test", "datapipeline", "--namespace", kindlib.NS, "--kube-context", kindlib.CONTEXT,
+         "--timeout", "15m", "--logs"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    pools = json.loads(out)
-    assert [(p["pool"], int(p["slots"])) for p in pools] == [(LAKE_WRITER_POOL, 1)]
-
-
-def test_events_reach_delta_through_the_ingest_dag():
-    clean = GeneratorOptions(duplicate_rate=0, out_of_order_rate=0, malformed_rate=0)
-    records = generate(50, seed=time.time_ns() % 2**31, options=clean)
-    ids = {r.event["event_id"] for r in records}
-    result = produce(records, HOST_BOOTSTRAP, TOPIC)
-    assert result.delivered == len(records), result
-
-    with port_forward(NS, "svc/airflow-api-server", 8080) as port:
-        # charts/values/airflow.yaml: simple auth manager with all_admins (local cluster only), so any
-        # credentials get an admin token.
-        client = AirflowClient(f"http://127.0.0.1:{port}", "admin", "admin")
-        client.wait_for_dag(DAG_ID, timeout_s=300)
-        client.unpause(DAG_ID)
-        run_id = client.trigger(DAG_ID)
-        run = client.wait_for_run(DAG_ID, run_id, timeout_s=40 * 60)
-    assert run["state"] == "success", f"DAG run {run_id} ended {run['state']}"
-
-    apps = json.loads(kubectl("-n", SPARK_NS, "get", "sparkapplications", "-o", "json"))["items"]
-    assert apps, "the DAG ran no SparkApplication"
-    latest = max(apps, key=lambda a: a["metadata"]["creationTimestamp"])
-    assert latest["status"]["applicationState"]["state"] == "COMPLETED", latest["status"]
-
-    with port_forward(NS, "svc/minio", 80) as port:
-        s3 = S3Settings(
-            endpoint=f"http://127.0.0.1:{port}",
-            access_key=secret("minio-credentials", "accessKey"),
-            secret_key=secret("minio-credentials", "secretKey"),
-        )
-        rows = query(TABLE, s3, "SELECT event_id FROM t")
-    missing = ids - {row["event_id"] for row in rows}
-    assert not missing, f"{len(missing)} of {len(ids)} produced events are not in {TABLE}"
+    try:
+        kindlib.wait_for_log("datapipeline-smoke-test", "produced", timeout_s=300)
+        kindlib.delete_application("ingest")
+        assert kindlib.apply_and_wait(kindlib.ROOT / "k8s/spark/ingest.yaml", "ingest", timeout_s=15 * 60) == "COMPLETED"
+        out, _ = helm.communicate(timeout=15 * 60)
+    finally:
+        if helm.poll() is None:
+            helm.kill()
+    assert helm.returncode == 0, out
+    assert "OK: all" in out
