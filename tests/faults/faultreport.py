@@ -3,7 +3,8 @@
 The fault tests call :func:`record`; the session fixture in ``tests/faults/conftest.py`` calls
 :func:`write` at the end, which saves ``.local/reports/faults.json`` (``DP_FAULT_REPORT`` moves
 it) and prints the table. ``python tests/faults/faultreport.py`` prints the table of the last run
-again (Markdown rows, ready for the README's Reliability section).
+again (Markdown rows); ``task docs -- --faults <report>`` keeps a report in ``docs/results/`` and
+regenerates the measured table of ``docs/reliability.md`` from it.
 """
 
 from __future__ import annotations
