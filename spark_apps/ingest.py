@@ -1,7 +1,8 @@
 """Streaming ingestion: Kafka topic -> Delta tables (bronze, quarantine, silver, gold) on S3/MinIO.
 
-Two streaming queries in one driver (``datapipeline.ingest.job``): ``bronze`` (Kafka -> bronze)
-and ``refine`` (bronze -> quarantine, silver, gold).
+The job has two streaming queries (``datapipeline.ingest.job``): ``bronze`` (Kafka -> bronze) and
+``refine`` (bronze -> quarantine, silver, gold). A driver runs both (the default,
+``--queries bronze,refine``) or one of them (``--queries bronze`` / ``--queries refine``).
 
 Usage (local; connector jars from ``task bootstrap``, credentials from the environment)::
 
@@ -9,9 +10,13 @@ Usage (local; connector jars from ``task bootstrap``, credentials from the envir
     python spark_apps/ingest.py --kafka-bootstrap 127.0.0.1:9092 --topic orders.events \\
         --lake-root s3a://lake/orders --s3-endpoint http://127.0.0.1:9000 --trigger availableNow
 
-    # or through spark-submit (e.g. the one in the pyspark package). A driver JVM that is already
-    # running cannot load the connector jars later, so give them on the command line:
-    spark-submit --jars "$(ls .local/jars/spark/*.jar | paste -sd, -)" spark_apps/ingest.py --help
+    # or through spark-submit (the one in the pyspark package, with the venv on PATH). A driver
+    # JVM that is already running cannot load the connector jars later, so give them on the
+    # command line: with a local master on the driver's classpath, read in place (``--jars`` would
+    # copy all of them per run). The local launcher (datapipeline.sparkapp, used by the DAGs)
+    # builds the same command from k8s/spark/ingest.yaml:
+    PATH="$PWD/.venv/bin:$PATH" spark-submit --master 'local[2]' \\
+        --driver-class-path "$(ls .local/jars/spark/*.jar | paste -sd: -)" spark_apps/ingest.py --help
 
 ``--trigger availableNow`` processes everything available (bronze first, then refine) and stops
 (scheduled runs); ``--trigger processingTime --processing-time '30 seconds'`` runs both queries
