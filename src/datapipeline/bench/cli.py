@@ -282,7 +282,6 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
                     f"  MERGE {name}: {m['source_rows']:,} rows into {m['target_rows_before']:,} "
                     f"at {m['rows_per_s']:,.0f} rows/s"
                 )
-        result["driver_memory"] = memory.driver_peaks(spark)
         if "optimize" not in args.skip:
             with prog.phase("OPTIMIZE (file counts before/after)"):
                 tables = {f"bronze_only.{k}": v for k, v in base.tables.items() if k == "bronze"}

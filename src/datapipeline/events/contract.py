@@ -145,9 +145,6 @@ EVENT_SCHEMA = StructType(
     ]
 )
 
-# Kafka coordinates every parsed or quarantined row keeps (lineage back to the raw record).
-KAFKA_COORDINATES = ("topic", "partition", "offset")
-
 # The state of an order is its greatest event under this key: a cancellation is terminal
 # (it outranks any other event), then the latest event_time, then event_id as a tie-break.
 # A total order makes the silver MERGE commutative, so arrival order does not matter.

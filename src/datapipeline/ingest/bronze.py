@@ -21,7 +21,6 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-KAFKA_COLUMNS = ("key", "value", "headers", "topic", "partition", "offset", "kafka_timestamp")
 HEADERS_TYPE = ArrayType(StructType([StructField("key", StringType()), StructField("value", BinaryType())]))
 SCHEMA = StructType(
     [

@@ -12,7 +12,6 @@ from datapipeline.local.airflow import (
     AirflowDagProcessor,
     AirflowScheduler,
     AirflowTriggerer,
-    airflow_environment,
 )
 from datapipeline.local.config import LAKE_BUCKET, PlatformConfig
 from datapipeline.local.kafka import Kafka, ZooKeeper, create_topic
@@ -89,10 +88,6 @@ class LocalPlatform:
         return self.kafka.address()
 
     @property
-    def zookeeper_connect(self) -> str:
-        return self.zookeeper.address()
-
-    @property
     def s3_endpoint(self) -> str:
         return self.minio.address()
 
@@ -119,10 +114,6 @@ class LocalPlatform:
     @property
     def airflow_login(self) -> tuple[str, str]:
         return ADMIN_USER, self.secrets.airflow_admin_password
-
-    def airflow_env(self) -> dict[str, str]:
-        """Environment for `airflow` CLI calls against this platform's Airflow."""
-        return airflow_environment(self.airflow_api, self.client_env())
 
     def create_topic(self, name: str, partitions: int = 3) -> bool:
         return create_topic(self.kafka_bootstrap, name, partitions)
