@@ -1,4 +1,4 @@
-"""The hostile-input corpus through the real continuous stream (issue 6).
+"""The hostile-input corpus through the real continuous stream.
 
 Every kind the generator knows (``HOSTILE_KINDS``: quarantined, oversized and hostile-but-valid
 forms) is mixed with valid events, duplicates and late events, produced to a real Kafka topic

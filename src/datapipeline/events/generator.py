@@ -173,7 +173,7 @@ MALFORMED_KINDS: dict[str, Callable[[dict], tuple[bytes | None, str]]] = {
     "items_not_array": _with("items", {"sku": "x"}, Reason.of(Reason.WRONG_TYPE, "items")),
     "item_quantity_zero": _bad_item_quantity,
     "amount_mismatch": _amount_mismatch,
-    # The hostile-input corpus (issue 6), one rule of the contract each.
+    # The hostile-input corpus: one kind per rule of the contract (events/contract.py), each with its reason.
     "byte_order_mark": lambda ev: (b"\xef\xbb\xbf" + _json(ev), Reason.BYTE_ORDER_MARK),
     "duplicate_keys": lambda ev: (_json(ev)[:-1] + b',"amount":0.01}', INVALID_JSON),
     "nan_amount": _raw_field("amount", b"NaN", INVALID_JSON),
