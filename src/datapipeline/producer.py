@@ -3,7 +3,8 @@
 Importable for tests: ``produce(records, bootstrap, topic)`` sends :class:`Record` s in order,
 waits for every acknowledgement and returns a :class:`ProduceResult`; failures are counted and
 reported, never swallowed. The CLI shows a progress bar with the live rate and exits 1 when any
-record was not delivered.
+record was not delivered; a Kafka that cannot be reached or refuses the topic is one line on
+stderr (exit 2), never a traceback.
 """
 
 from __future__ import annotations
@@ -92,12 +93,15 @@ def produce(
     return result
 
 
-def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
+def ensure_topic(bootstrap: str, topic: str, partitions: int, timeout_s: float = 15.0) -> bool:
     """Create ``topic`` with ``partitions`` if it does not exist; True when created."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=15_000)
+    timeout_ms = int(timeout_s * 1000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap.split(","), request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms
+    )
     try:
         if topic in admin.list_topics():
             return False
@@ -108,6 +112,15 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> bool:
         return True
     finally:
         admin.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    """``KafkaTimeoutError: Unable to bootstrap from [...]``: the error's name and its first line."""
+    name = type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return name
+    return lines[0] if lines[0].startswith(name) else f"{name}: {lines[0]}"
 
 
 def _progress_bar(total: int) -> Callable[[int, ProduceResult], None]:
@@ -168,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from kafka.errors import KafkaError
+
     from datapipeline.ingest.preflight import PreflightError, check_kafka
 
     try:
@@ -177,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PreflightError as exc:
         print(f"produce: error: {exc}", file=sys.stderr)
         return 2
+    except KafkaError as exc:  # reachable for the preflight, then failed or refused the topic
+        print(f"produce: error: topic {args.topic} at {args.bootstrap}: {_one_line(exc)}", file=sys.stderr)
+        return 2
     opts = GeneratorOptions(
         duplicate_rate=args.duplicates,
         out_of_order_rate=args.out_of_order,
@@ -185,7 +203,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     records = generate(args.count, seed=args.seed, options=opts)
     kinds = Counter(r.kind for r in records)
-    res = produce(records, args.bootstrap, args.topic, rate=args.rate, on_progress=_progress_bar(len(records)))
+    try:
+        res = produce(records, args.bootstrap, args.topic, rate=args.rate, on_progress=_progress_bar(len(records)))
+    except KafkaError as exc:  # e.g. no broker answered the producer's bootstrap: nothing was sent
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        print(f"produce: error: sending to {args.topic} at {args.bootstrap}: {_one_line(exc)}", file=sys.stderr)
+        return 1
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(
