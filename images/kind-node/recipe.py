@@ -39,7 +39,7 @@ NODE_PACKAGES = [
     "jq", "procps", "containerd", "runc", "containernetworking-plugins", "socat",
 ]
 # Userland of kube-proxy (iptables) and of the local-path helper pod (sh, mkdir, rm).
-TOOLS_PACKAGES = ["iptables", "conntrack", "ipset", "kmod", "ca-certificates"]
+TOOLS_PACKAGES = ["iptables", "nftables", "conntrack", "ipset", "kmod", "ca-certificates"]
 
 
 def k8s_version(pins: dict[str, str]) -> str:

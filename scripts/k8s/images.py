@@ -89,7 +89,9 @@ def digest(*parts: str | bytes | Path) -> str:
     h = hashlib.sha256()
     for part in parts:
         if isinstance(part, Path):
-            files = sorted(p for p in part.rglob("*") if p.is_file()) if part.is_dir() else [part]
+            # Byte code that a test run leaves next to the sources is not an input.
+            files = sorted(p for p in part.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                           and p.suffix != ".pyc") if part.is_dir() else [part]
             for f in files:
                 h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f).encode())
                 h.update(f.read_bytes())
@@ -161,6 +163,10 @@ class Ctx:
         tree = WORK / "rootfs" / f"{name}-{key}"
         if (tree / ".complete").is_file():
             return tree
+        if shutil.which("debootstrap") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+            log("  installing debootstrap (apt-get)")
+            run(["apt-get", "install", "-y", "-qq", "debootstrap"], what="apt-get install debootstrap",
+                env={"DEBIAN_FRONTEND": "noninteractive"})
         need_tool("debootstrap", "apt-get install debootstrap")
         shutil.rmtree(tree, ignore_errors=True)
         tree.parent.mkdir(parents=True, exist_ok=True)
@@ -280,7 +286,8 @@ def load_recipes(profile: str) -> dict[str, Recipe]:
                 continue
             if recipe.name in recipes:
                 raise BuildError(f"image {recipe.name!r} has two {profile} recipes: {recipes[recipe.name].source_file} and {path}")
-            recipe.source_file = path
+            # A recipe defined in a shared module names that module itself (its hash input).
+            recipe.source_file = recipe.source_file or path
             recipes[recipe.name] = recipe
     return recipes
 

@@ -95,6 +95,11 @@ phase() {
 # The Docker engine: start dockerd when it is installed but not running (a host without systemd,
 # such as these CI machines); on a host where someone else manages it, only check it answers.
 ensure_docker() {
+  if ! command -v dockerd >/dev/null 2>&1 && [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Docker (Debian's docker.io)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null \
+      || die "apt-get install docker.io failed"
+  fi
   need docker
   docker info >/dev/null 2>&1 && return 0
   command -v dockerd >/dev/null 2>&1 && [[ $EUID -eq 0 ]] \
