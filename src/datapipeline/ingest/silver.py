@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, IntegerType, LongType, StringType, StructField, StructType
 from pyspark.sql.window import Window
 
-from datapipeline.events.contract import EVENT_SCHEMA, EXTRA_COLUMN_NAME, Reason
+from datapipeline.events.contract import EVENT_SCHEMA, EXTRA_COLUMN_NAME, STATE_ORDER, Reason
 
 # silver_events: the contract's event plus the Kafka coordinates of its first delivery.
 EVENTS_SCHEMA = StructType(
@@ -54,6 +54,13 @@ ORDERS_SCHEMA = StructType(
     ]
 )
 ORDER_BASE_COLUMNS = tuple(ORDERS_SCHEMA.fieldNames())
+# The contract's state key (STATE_ORDER) as silver_orders stores it, and the MERGE's "the batch's
+# event is greater than the stored one" over those columns.
+STORED_STATE_COLUMNS = {"is_cancelled": "is_cancelled", "event_time": "last_event_time", "event_id": "last_event_id"}
+_STORED_STATE = [STORED_STATE_COLUMNS[c] for c in STATE_ORDER]
+NEWER_STATE = (
+    f"struct({', '.join(f's.{c}' for c in _STORED_STATE)}) > struct({', '.join(f't.{c}' for c in _STORED_STATE)})"
+)
 
 
 def fingerprint() -> Column:
@@ -115,9 +122,7 @@ def first_delivery(events: DataFrame) -> DataFrame:
 
 def latest_per_order(events: DataFrame) -> DataFrame:
     """One row per order (``ORDERS_SCHEMA`` columns + ``extras``): its greatest event."""
-    w = Window.partitionBy("order_id").orderBy(
-        F.col("is_cancelled").desc(), F.col("event_time").desc(), F.col("event_id").desc()
-    )
+    w = Window.partitionBy("order_id").orderBy(*[F.col(c).desc() for c in STATE_ORDER])
     return (
         events.withColumn("is_cancelled", F.col("event_type") == "cancelled")
         .withColumn("__rn", F.row_number().over(w))
@@ -181,15 +186,11 @@ def merge_orders(spark: SparkSession, valid: DataFrame, path: str) -> None:
         extras = _evolve(spark, path, state)
         source = state.select(*ORDER_BASE_COLUMNS, *[F.col("extras").getItem(n).alias(n) for n in extras])
         assignments = {f"`{c}`": f"s.`{c}`" for c in source.columns}
-        newer = (
-            "struct(s.is_cancelled, s.last_event_time, s.last_event_id) > "
-            "struct(t.is_cancelled, t.last_event_time, t.last_event_id)"
-        )
         (
             DeltaTable.forPath(spark, path)
             .alias("t")
             .merge(source.alias("s"), "t.order_id = s.order_id")
-            .whenMatchedUpdate(condition=newer, set=assignments)
+            .whenMatchedUpdate(condition=NEWER_STATE, set=assignments)
             .whenNotMatchedInsert(values=assignments)
             .execute()
         )
