@@ -95,6 +95,18 @@ def test_s3a_settings_for_minio():
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
     assert conf["spark.hadoop.fs.s3a.endpoint.region"] == "r"
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith("SimpleAWSCredentialsProvider")
+    assert (conf["spark.hadoop.fs.s3a.access.key"], conf["spark.hadoop.fs.s3a.secret.key"]) == ("a", "b")
+
+
+def test_s3a_settings_with_keys_from_the_environment_hold_no_key():
+    s3 = S3Settings("http://127.0.0.1:9000", "the-access-key", "the-secret-key")
+    conf = s3.hadoop_conf(keys_from_env=True)
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"] == (
+        "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+    )
+    assert not any("the-" in value for value in conf.values())
+    assert s3.credentials_env() == {"AWS_ACCESS_KEY_ID": "the-access-key", "AWS_SECRET_ACCESS_KEY": "the-secret-key"}
 
 
 def test_jar_selection_skips_what_pyspark_ships():

@@ -1,5 +1,6 @@
 """The local driver pyspark starts: S3 keys stay off the JVM's command line (which any local
-user reads in `ps`), and connector jars are read in place, not copied per session."""
+user reads in `ps`) and out of its Spark conf (the driver reads them from its own environment),
+and connector jars are read in place, not copied per session."""
 
 from __future__ import annotations
 
@@ -27,17 +28,40 @@ spark.stop()
 
 SCRIPT = (
     """
+import os
 from datapipeline.spark.session import S3Settings, build_session
 s3 = S3Settings("http://127.0.0.1:9", "the-access-key", "the-secret-key")
 spark = build_session("secret-test", s3=s3, master="local[1]")
-pid = spark._jvm.java.lang.ProcessHandle.current().pid()
+jvm = spark._jvm
+pid = jvm.java.lang.ProcessHandle.current().pid()
 hadoop = spark.sparkContext._jsc.hadoopConfiguration()
 cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\\0")
 print("endpoint on cmdline:", b"fs.s3a.endpoint=http://127.0.0.1:9" in cmdline)
 print("keys on cmdline:", b"the-secret-key" in cmdline or b"the-access-key" in cmdline)
-print("keys in hadoop conf:", hadoop.get("fs.s3a.access.key"), hadoop.get("fs.s3a.secret.key"))
+print("keys in spark conf:", any("the-" in v for _, v in spark.sparkContext.getConf().getAll()))
+print("s3a credentials provider:", hadoop.get("fs.s3a.aws.credentials.provider"))
+print("keys in driver environment:", sorted(e.decode() for e in environ if e.startswith(b"AWS_")))
+print("keys left in python environment:", sorted(k for k in os.environ if k.startswith("AWS_")))
+# What S3A itself resolves (the provider is instantiated; nothing is sent to the endpoint).
+fs = jvm.org.apache.hadoop.fs.FileSystem.newInstance(jvm.java.net.URI("s3a://bucket/"), hadoop)
+creds = fs.shareCredentials("test").resolveCredentials()
+print("s3a credentials:", creds.accessKeyId(), creds.secretAccessKey())
+fs.close()
 """
     + JARS_PROBE
+    + """
+# A second session of this process, other keys: its JVM is already running with the first keys
+# in its environment, so the new keys go into the live Hadoop conf (still on no command line).
+other = S3Settings("http://127.0.0.1:9", "other-access-key", "other-secret-key")
+spark = build_session("secret-test-2", s3=other, master="local[1]")
+hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+fs = jvm.org.apache.hadoop.fs.FileSystem.newInstance(jvm.java.net.URI("s3a://bucket/"), hadoop)
+creds = fs.shareCredentials("test").resolveCredentials()
+print("second session s3a credentials:", creds.accessKeyId(), creds.secretAccessKey())
+print("second session keys in spark conf:", any("other-" in v for _, v in spark.sparkContext.getConf().getAll()))
+spark.stop()
+"""
 )
 LOADED = [
     "loads: io.delta.tables.DeltaTable",
@@ -46,17 +70,36 @@ LOADED = [
 ]
 
 
+# The environment the tests run the probes in: no AWS_* of the caller's.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+
 @pytest.fixture(scope="module")
 def lines() -> list[str]:
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, env=CLEAN_ENV)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.splitlines()
 
 
-def test_local_driver_gets_s3_keys_after_start_not_as_arguments(lines: list[str]):
+def test_local_driver_reads_s3_keys_from_its_environment_not_arguments_or_conf(lines: list[str]):
     assert "endpoint on cmdline: True" in lines  # the check itself can see the arguments
     assert "keys on cmdline: False" in lines
-    assert "keys in hadoop conf: the-access-key the-secret-key" in lines
+    assert "keys in spark conf: False" in lines
+    # (Spark copies AWS_* of the driver's environment into its in-memory Hadoop conf; S3A reads
+    # them through the environment provider.)
+    provider = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+    assert f"s3a credentials provider: {provider}" in lines
+    assert (
+        "keys in driver environment: ['AWS_ACCESS_KEY_ID=the-access-key', 'AWS_SECRET_ACCESS_KEY=the-secret-key']"
+        in lines
+    )
+    assert "keys left in python environment: []" in lines  # set for the JVM's launch only
+    assert "s3a credentials: the-access-key the-secret-key" in lines
+
+
+def test_a_second_session_with_other_keys_uses_them(lines: list[str]):
+    assert "second session s3a credentials: other-access-key other-secret-key" in lines
+    assert "second session keys in spark conf: False" in lines
 
 
 def test_local_driver_reads_connector_jars_in_place(lines: list[str]):

@@ -6,13 +6,22 @@ starts a local JVM, else as ``spark.jars``. No ``--packages``, no Ivy downloads 
 Jars whose artifact is already shipped by pyspark (``$SPARK_HOME/jars``) are skipped, so two
 patch versions of one library never meet. Nothing is added when Spark already ships the
 connectors (the container image) or when spark-submit was given them.
+
+S3 credentials: a local driver (its executors run inside it) reads the keys from its own
+environment, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, through the AWS SDK's
+``EnvironmentVariableCredentialsProvider``: they are on no command line (any local user reads
+those in ``ps``; ``/proc/<pid>/environ`` only the owner) and in no Spark conf. A
+cluster driver (Kubernetes: the keys come from a Secret as ``DP_S3_*`` env of the driver pod) puts
+them in the Hadoop conf (``SimpleAWSCredentialsProvider``), which its executors in other pods
+receive from the driver.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +30,11 @@ from datapipeline.paths import LOCAL_DIR, SPARK_JARS_DIR
 _VERSION = re.compile(r"-\d[\w.\-]*$")
 REQUIRED_JARS = ("delta-spark_", "spark-sql-kafka-0-10_", "hadoop-aws-")
 SECRET_CONF = ("spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key")
+CREDENTIALS_PROVIDER_CONF = "spark.hadoop.fs.s3a.aws.credentials.provider"
+# Reads fs.s3a.access.key / fs.s3a.secret.key from the Hadoop conf.
+CONF_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+# Reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) from the JVM's environment.
+ENV_CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
 
 
 @dataclass(frozen=True)
@@ -49,18 +63,30 @@ class S3Settings:
             http_client=http_client,
         )
 
-    def hadoop_conf(self) -> dict[str, str]:
+    def credentials_env(self) -> dict[str, str]:
+        """The keys as the environment ``ENV_CREDENTIALS_PROVIDER`` reads."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+
+    def hadoop_conf(self, keys_from_env: bool = False) -> dict[str, str]:
+        """S3A settings; the keys themselves only when not ``keys_from_env`` (then the JVM reads
+        them from its environment, see :meth:`credentials_env`)."""
         if "://" not in self.endpoint:
             raise ValueError(f"S3 endpoint {self.endpoint!r} needs a scheme (http:// or https://)")
+        if keys_from_env:
+            credentials = {CREDENTIALS_PROVIDER_CONF: ENV_CREDENTIALS_PROVIDER}
+        else:
+            credentials = {
+                CREDENTIALS_PROVIDER_CONF: CONF_CREDENTIALS_PROVIDER,
+                "spark.hadoop.fs.s3a.access.key": self.access_key,
+                "spark.hadoop.fs.s3a.secret.key": self.secret_key,
+            }
         return {
             "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
             "spark.hadoop.fs.s3a.endpoint": self.endpoint,
             "spark.hadoop.fs.s3a.endpoint.region": self.region,
             "spark.hadoop.fs.s3a.path.style.access": "true",
             "spark.hadoop.fs.s3a.connection.ssl.enabled": str(self.endpoint.startswith("https")).lower(),
-            "spark.hadoop.fs.s3a.aws.credentials.provider": ("org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"),
-            "spark.hadoop.fs.s3a.access.key": self.access_key,
-            "spark.hadoop.fs.s3a.secret.key": self.secret_key,
+            **credentials,
             # Fail fast instead of retrying for minutes when MinIO is down.
             "spark.hadoop.fs.s3a.attempts.maximum": "3",
             "spark.hadoop.fs.s3a.retry.limit": "3",
@@ -115,9 +141,11 @@ def session_conf(
     extra: Mapping[str, str] | None = None,
     local: bool = False,
     jvm_starts_here: bool = False,
+    s3_keys_from_env: bool = False,
 ) -> dict[str, str]:
     """Spark conf for the lake. ``jvm_starts_here``: pyspark launches the driver JVM itself
-    (no spark-submit) with local executors inside it, so the jars can go on its classpath."""
+    (no spark-submit) with local executors inside it, so the jars can go on its classpath.
+    ``s3_keys_from_env``: the driver JVM has the S3 keys in its environment (local drivers)."""
     conf = {
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -146,7 +174,7 @@ def session_conf(
         # Tables live at explicit locations; keep Spark's default warehouse out of the checkout.
         conf["spark.sql.warehouse.dir"] = str(LOCAL_DIR / "spark-warehouse")
     if s3 is not None:
-        conf.update(s3.hadoop_conf())
+        conf.update(s3.hadoop_conf(keys_from_env=s3_keys_from_env))
     conf.update(extra or {})
     return conf
 
@@ -165,6 +193,36 @@ def submitted_conf():
     return SparkConf()
 
 
+def _jvm_environment_has(s3: S3Settings) -> bool:
+    """The running driver JVM's environment holds exactly ``s3``'s keys (and no session token)."""
+    from pyspark import SparkContext
+
+    if SparkContext._jvm is None:
+        return False
+    getenv = SparkContext._jvm.java.lang.System.getenv
+    wanted = {**s3.credentials_env(), "AWS_SESSION_TOKEN": None}
+    return all(getenv(name) == value for name, value in wanted.items())
+
+
+@contextmanager
+def _environment(changes: Mapping[str, str | None]) -> Iterator[None]:
+    """``os.environ`` with ``changes`` (None: unset) while a child process is started, then as before."""
+    saved = {name: os.environ.get(name) for name in changes}
+    try:
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def build_session(
     app_name: str,
     s3: S3Settings | None = None,
@@ -173,6 +231,7 @@ def build_session(
     extra_conf: Mapping[str, str] | None = None,
 ):
     """A SparkSession with Delta + Kafka + S3A. ``master`` defaults to spark-submit's, else local[*]."""
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     submitted = submitted_conf()
@@ -185,14 +244,22 @@ def build_session(
         builder = builder.master(master or "local[*]")
     local = (master or submitted_master or "local").startswith("local")
     jvm_starts_here = submitted is None
-    conf = session_conf(jars, s3, extra_conf, local=local, jvm_starts_here=local and jvm_starts_here)
-    # pyspark starts the JVM itself (no spark-submit) with every conf as a `--conf` argument,
-    # readable by any local user in `ps`: local drivers get the S3 keys after start, in the live
-    # Hadoop configuration their in-process executors read.
+    # A local driver reads the S3 keys from its environment: the JVM pyspark is about to launch
+    # inherits them, and one already running (spark-submit's, or an earlier session's) is used
+    # that way when its environment holds the same keys (the local platform exports them).
+    launching = jvm_starts_here and SparkContext._gateway is None
+    keys_from_env = s3 is not None and local and (launching or _jvm_environment_has(s3))
+    conf = session_conf(
+        jars, s3, extra_conf, local=local, jvm_starts_here=local and jvm_starts_here, s3_keys_from_env=keys_from_env
+    )
+    # Otherwise a local JVM pyspark started gets them after start, in the live Hadoop configuration
+    # its in-process executors read: as conf they would be `--conf` arguments of that JVM, in `ps`.
     hidden = {k: conf.pop(k) for k in SECRET_CONF if k in conf} if local and jvm_starts_here else {}
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    launch_env = {**s3.credentials_env(), "AWS_SESSION_TOKEN": None} if keys_from_env and launching else {}
+    with _environment(launch_env):
+        spark = builder.getOrCreate()
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     for key, value in hidden.items():
         hadoop_conf.set(key.removeprefix("spark.hadoop."), value)
