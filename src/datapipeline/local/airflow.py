@@ -3,7 +3,9 @@
 LocalExecutor, metadata in the platform's PostgreSQL, DAGs from the repo's ``dags/``.
 Each component is its own process, started, health-checked and stopped like every other
 local service. Health comes from the api-server's ``/api/v2/monitor/health``, which reports
-the heartbeat of each component.
+the heartbeat of each component. Every component runs through
+:mod:`datapipeline.local.airflow_loopback`, which keeps the log servers of the scheduler and the
+triggerer on loopback (Airflow binds them to every interface).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ ADMIN_USER = "admin"
 LAKE_WRITER_POOL = "lake_writer"
 LAKE_WRITER_POOL_SLOTS = 1
 LAKE_WRITER_POOL_DESCRIPTION = "one writing Spark driver per Delta table on S3"
+# `airflow` with its servers on loopback (named, not imported: importing it patches uvicorn).
+LOOPBACK_MAIN = "datapipeline.local.airflow_loopback"
 
 
 def airflow_home(service: Service):
@@ -47,6 +51,9 @@ def airflow_environment(service: Service, client_env: dict[str, str]) -> dict[st
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__FERNET_KEY": s.airflow_fernet_key,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
+        # The api-server fetches a running task's log from http://<hostname>:<log server port>, and
+        # the log servers listen on loopback only (airflow_loopback).
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{LOOPBACK_MAIN}.hostname",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": client_env["DP_AIRFLOW_DB_URL"],
@@ -91,7 +98,7 @@ class AirflowComponent(Service):
         (airflow_home(self) / "logs").mkdir(parents=True, exist_ok=True)
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "airflow", *self.command_args]
+        return [sys.executable, "-m", LOOPBACK_MAIN, *self.command_args]
 
     def probe(self) -> bool:
         return monitor_health(self)[self.component]["status"] == "healthy"
