@@ -5,6 +5,10 @@ MinIO and PostgreSQL are started by the same code as `task local:up`
 (:class:`datapipeline.local.platform.LocalPlatform`), in a private temp folder and on ports
 picked free for this run, so two runs never collide and a developer's own `task local:up`
 is left alone.
+
+Markers that really select: a test that uses the platform's fixtures is marked ``services``, one
+that uses the suite's SparkSession ``jvm``, whatever its module declares (``task test:fast`` runs
+neither).
 """
 
 from __future__ import annotations
@@ -19,6 +23,19 @@ from datapipeline.local.config import PlatformConfig, free_ports, private_root
 from datapipeline.local.platform import AIRFLOW, CORE, LocalPlatform
 from lake_support import lake, lake_spark, s3  # noqa: F401  (fixtures: a topic + lake prefix per test)
 from spark_support import spark  # noqa: F401  (the suite's one SparkSession fixture)
+
+SERVICE_FIXTURES = frozenset({"platform", "airflow", "own_platform", "lake", "s3"})
+JVM_FIXTURES = frozenset({"spark", "lake_spark"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.services)
+        if used & JVM_FIXTURES:
+            item.add_marker(pytest.mark.jvm)
 
 
 def make_platform(prefix: str = "dp-test-") -> LocalPlatform:

@@ -19,7 +19,7 @@ from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.lake_cli import lake_from_env
 from datapipeline.producer import produce
 
-pytestmark = [pytest.mark.services, pytest.mark.slow]
+pytestmark = [pytest.mark.services, pytest.mark.jvm, pytest.mark.slow]  # Spark jobs via spark-submit
 
 TOPIC = "orders.events"  # the DAGs' default topic (the platform is private to this test session)
 

@@ -17,7 +17,7 @@ from datapipeline.lake_cli import lake_from_env
 from datapipeline.producer import produce
 from datapipeline.supervisor import REFINE_NICE, supervise_local
 
-pytestmark = [pytest.mark.services, pytest.mark.slow]
+pytestmark = [pytest.mark.services, pytest.mark.jvm, pytest.mark.slow]  # Spark jobs via spark-submit
 
 
 def bronze_count(platform) -> int:

@@ -63,6 +63,7 @@ def test_job_exits_with_one_line_on_wrong_credentials(lake):
     assert "wr0ng-s3cret-xyz" not in proc.stderr  # the secret is never echoed
 
 
+@pytest.mark.jvm  # refused once the Spark session is up
 def test_job_refuses_the_checkpoint_of_the_single_query_job(lake, tmp_path):
     """A checkpoint with batches directly in it (the single-query job of before) would make the new
     queries skip data under the same Delta app id: one line, exit 2, nothing written."""

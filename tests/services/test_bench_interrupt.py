@@ -11,6 +11,10 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
+
+# `task bench` starts a private platform of its own (ZooKeeper, Kafka, MinIO).
+pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
 def test_sigterm_stops_the_private_platform(tmp_path: Path):

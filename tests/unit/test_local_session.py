@@ -13,6 +13,8 @@ import pytest
 
 from datapipeline.sparkapp import IMAGE_APP_ROOT, spark_submit_command
 
+pytestmark = pytest.mark.jvm  # starts Spark drivers (pyspark's and spark-submit's)
+
 # What a driver's session sees of its connector jars: copies in its userFiles dir, loadable classes.
 JARS_PROBE = """
 from pathlib import Path

@@ -18,6 +18,8 @@ from datapipeline.ingest.config import Lake
 from datapipeline.ingest.job import bronze_writer, ensure_tables, refine_writer
 from datapipeline.ingest.parse import parse_events, split
 
+pytestmark = pytest.mark.jvm  # MERGEs into Delta tables with the suite's SparkSession
+
 
 def event(order: str, event_id: str, event_type: str, ts: str, amount: str = "10.00", **extra) -> bytes:
     ev = {

@@ -19,6 +19,8 @@ from datapipeline.events.generator import (
 )
 from datapipeline.ingest.parse import parse_events, split
 
+pytestmark = pytest.mark.jvm  # the parser runs in the suite's SparkSession
+
 VALID = {
     "schema_version": 1,
     "event_id": "e-1",
