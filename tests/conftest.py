@@ -56,15 +56,18 @@ def platform() -> Iterator[LocalPlatform]:
 
 
 @pytest.fixture(scope="session")
-def airflow(platform: LocalPlatform) -> LocalPlatform:
+def airflow(platform: LocalPlatform) -> Iterator[LocalPlatform]:
     """The session platform with local Airflow (api-server, scheduler, dag-processor, triggerer) up too.
 
     Stopped with the rest of the platform at the end of the session.
     """
     # No retries in tests: a failing task must turn its run red now, not after minutes of retry delays.
-    os.environ["DP_TASK_RETRIES"] = "0"
-    platform.up(AIRFLOW, echo=lambda line: print(f"[platform] {line}"))
-    return platform
+    # In this process's environment while the fixture lives (Airflow components started later, e.g.
+    # restarted by a fault test, inherit it too), restored afterwards.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DP_TASK_RETRIES", "0")
+        platform.up(AIRFLOW, echo=lambda line: print(f"[platform] {line}"))
+        yield platform
 
 
 @pytest.fixture
