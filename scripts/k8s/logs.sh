@@ -4,11 +4,22 @@
 source "$(dirname "$0")/lib.sh"
 need kubectl
 
+# The stand-ins (source profile) and the operator-made pods (upstream profile) of the same component.
+if [[ "$PROFILE" == source ]]; then
+  kafka="$NS app.kubernetes.io/component=kafka"
+  zookeeper="$NS app.kubernetes.io/component=zookeeper"
+  minio="$NS app.kubernetes.io/component=minio"
+else
+  kafka="$NS strimzi.io/name=kafka-kafka"
+  zookeeper="$NS strimzi.io/name=kafka-zookeeper"
+  minio="$NS v1.min.io/tenant=minio"
+fi
 declare -A SELECTOR=(
-  [kafka]="$NS strimzi.io/name=kafka-kafka"
-  [zookeeper]="$NS strimzi.io/name=kafka-zookeeper"
+  [kafka]="$kafka"
+  [zookeeper]="$zookeeper"
   [topic-operator]="$NS strimzi.io/name=kafka-entity-operator"
-  [minio]="$NS v1.min.io/tenant=minio"
+  [minio]="$minio"
+  [cnpg-operator]="cnpg-system app.kubernetes.io/name=cloudnative-pg"
   [postgres]="$NS cnpg.io/cluster=airflow-db"
   [kafka-ui]="$NS app.kubernetes.io/component=kafka-ui"
   [airflow-scheduler]="$NS component=scheduler"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Generate charts/datapipeline/values.schema.json from values.yaml and its ``# --`` comments.
+"""Generate each chart's values.schema.json from its values.yaml and the ``# --`` comments.
 
-    python3 scripts/k8s/values_schema.py            # rewrite the schema
-    python3 scripts/k8s/values_schema.py --check    # exit 1 if the committed schema is stale
+    python3 scripts/k8s/values_schema.py            # rewrite the schemas (charts/datapipeline, charts/standins)
+    python3 scripts/k8s/values_schema.py --check    # exit 1 if a committed schema is stale
 
 Every leaf of values.yaml must have a ``# --`` comment (helm-docs style) right above it; the
 comment becomes the leaf's ``description``, its value the ``default`` and its YAML type the
@@ -21,16 +21,22 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "charts" / "datapipeline"
-VALUES = CHART / "values.yaml"
-SCHEMA = CHART / "values.schema.json"
+CHARTS = ("datapipeline", "standins")
 
 QUANTITY = {"type": ["string", "number"], "pattern": r"^[0-9.]+[a-zA-Z]*$"}
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
-# Keys (dotted paths) whose schema is more than "the type of the default".
-SPECIAL: dict[str, dict] = {
-    "kafka.mode": {"enum": ["zookeeper", "kraft"]},
+NAMESPACE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+# Keys (dotted paths) whose schema is more than "the type of the default", per chart.
+DATAPIPELINE: dict[str, dict] = {
+    "kafka.mode": {"enum": ["strimzi", "external"]},
+    "kafka.metadataMode": {"enum": ["zookeeper", "kraft"]},
+    # empty unless kafka.mode=external (check-values.yaml requires it there)
+    "kafka.bootstrapServers": {"minLength": 0, "pattern": r"^$|^[^\s,:]+:[0-9]+(,[^\s,:]+:[0-9]+)*$"},
+    "s3.mode": {"enum": ["minio-operator", "external"]},
+    "s3.endpoint": {"minLength": 0, "pattern": r"^$|^https?://[^\s/]+/?$"},
+    "s3.existingSecret": {"minLength": 0, "pattern": r"^$|^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
     "kafka.topics": {
         "type": "array",
         "items": {
@@ -44,7 +50,7 @@ SPECIAL: dict[str, dict] = {
             },
         },
     },
-    "minio.buckets": {
+    "s3.buckets": {
         "type": "array",
         "minItems": 1,
         "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{2,62}$"},
@@ -64,9 +70,16 @@ SPECIAL: dict[str, dict] = {
             },
         },
     },
-    "sparkNamespace": {"pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+    "sparkNamespace": {"pattern": NAMESPACE},
     "spark.lakeRoot": {"pattern": r"^s3a://[a-z0-9][a-z0-9.-]+(/.*)?$"},
+    "initJob.timeoutSeconds": {"minimum": 10},
 }
+STANDINS: dict[str, dict] = {
+    "clientNamespaces": {"type": "array", "items": {"type": "string", "pattern": NAMESPACE}},
+    "uid": {"minimum": 1},
+    "kafka.external.nodePort": {"minimum": 30000, "maximum": 32767},
+}
+SPECIAL = {"datapipeline": DATAPIPELINE, "standins": STANDINS}
 KEY_RE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_.]+):(?P<rest>.*)$")
 
 
@@ -118,13 +131,13 @@ def leaf_type(value: object) -> dict:
     raise SystemExit(f"unsupported value type {type(value).__name__}")
 
 
-def build(value: dict, path: str, comments: dict[str, str], missing: list[str]) -> dict:
+def build(value: dict, path: str, comments: dict[str, str], missing: list[str], special: dict[str, dict]) -> dict:
     props = {}
     for key, val in value.items():
         p = f"{path}.{key}" if path else key
         desc = comments.get(p)
-        if isinstance(val, dict) and desc is None and p not in SPECIAL:
-            props[key] = build(val, p, comments, missing)
+        if isinstance(val, dict) and desc is None and p not in special:
+            props[key] = build(val, p, comments, missing, special)
             continue
         if desc is None:
             missing.append(p)
@@ -132,22 +145,22 @@ def build(value: dict, path: str, comments: dict[str, str], missing: list[str]) 
         schema = leaf_type(val)
         if key in ("cpu", "memory") and ".resources." in f".{p}.":
             schema = dict(QUANTITY)
-        schema.update(SPECIAL.get(p, {}))
+        schema.update(special.get(p, {}))
         schema["description"] = desc
         schema["default"] = val
         props[key] = schema
     return {"type": "object", "additionalProperties": False, "properties": props}
 
 
-def generate() -> str:
-    text = VALUES.read_text(encoding="utf-8")
+def generate(chart: str) -> str:
+    text = (ROOT / "charts" / chart / "values.yaml").read_text(encoding="utf-8")
     missing: list[str] = []
-    schema = build(yaml.safe_load(text), "", doc_comments(text), missing)
+    schema = build(yaml.safe_load(text), "", doc_comments(text), missing, SPECIAL[chart])
     if missing:
-        raise SystemExit("values.yaml keys without a '# --' comment: " + ", ".join(missing))
+        raise SystemExit(f"charts/{chart}/values.yaml keys without a '# --' comment: " + ", ".join(missing))
     schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
-        "title": "Values of the datapipeline chart (generated by scripts/k8s/values_schema.py)",
+        "title": f"Values of the {chart} chart (generated by scripts/k8s/values_schema.py)",
         **schema,
     }
     return json.dumps(schema, indent=2) + "\n"
@@ -155,15 +168,20 @@ def generate() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if values.schema.json is out of date")
+    parser.add_argument("--check", action="store_true", help="fail if a values.schema.json is out of date")
     args = parser.parse_args(argv)
-    text = generate()
-    if args.check:
-        if not SCHEMA.exists() or SCHEMA.read_text(encoding="utf-8") != text:
-            print(f"{SCHEMA.relative_to(ROOT)} is stale: run python3 scripts/k8s/values_schema.py", file=sys.stderr)
-            return 1
-        return 0
-    SCHEMA.write_text(text, encoding="utf-8")
+    stale = []
+    for chart in CHARTS:
+        text = generate(chart)
+        schema = ROOT / "charts" / chart / "values.schema.json"
+        if args.check:
+            if not schema.exists() or schema.read_text(encoding="utf-8") != text:
+                stale.append(str(schema.relative_to(ROOT)))
+            continue
+        schema.write_text(text, encoding="utf-8")
+    if stale:
+        print(f"{', '.join(stale)} stale: run python3 scripts/k8s/values_schema.py", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Render the datapipeline chart and validate what comes out (model: apache/airflow helm-tests).
+"""Render the project's charts and validate what comes out (model: apache/airflow helm-tests).
 
-``render_chart(values=…, show_only=[…])`` runs ``helm template``, raises with helm's stderr on
+``render_chart(values=…, show_only=[…], chart=CHART)`` runs ``helm template`` (of charts/datapipeline,
+or ``chart=STANDINS`` for charts/standins), raises with helm's stderr on
 failure, parses every document and validates each object offline with kubeconform against the
 Kubernetes schemas and the pinned operators' CRD schemas (downloaded by scripts/k8s/fetch_schemas.py).
 Tools are found through DP_<TOOL> env vars, then .local/bin (`task bootstrap`), then .local/tools,
@@ -27,6 +28,9 @@ from datapipeline import paths, versions
 
 ROOT = paths.PROJECT_ROOT
 CHART = ROOT / "charts" / "datapipeline"
+STANDINS = ROOT / "charts" / "standins"
+# The datapipeline chart on the stand-ins (what scripts/k8s/up.sh installs in the source profile).
+EXTERNAL_VALUES = ROOT / "charts" / "values" / "datapipeline-external.yaml"
 VALUES_DIR = Path(__file__).parent / "values"
 RELEASE = "datapipeline"
 NAMESPACE = "datapipeline"
@@ -104,12 +108,13 @@ def template_text(
     values_files: list[Path] | tuple[Path, ...] = (),
     namespace: str = NAMESPACE,
     extra_args: tuple[str, ...] = (),
+    chart: Path = CHART,
 ) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
         yaml.safe_dump(values or {}, fh)
         values_path = fh.name
     try:
-        args = ["template", RELEASE, str(CHART), "--namespace", namespace]
+        args = ["template", RELEASE if chart == CHART else chart.name, str(chart), "--namespace", namespace]
         for f in values_files:
             args += ["--values", str(f)]
         args += ["--values", values_path, *extra_args]
@@ -129,10 +134,11 @@ def render_chart(
     values_files: list[Path] | tuple[Path, ...] = (),
     namespace: str = NAMESPACE,
     validate: bool = True,
+    chart: Path = CHART,
 ) -> list[dict[str, Any]]:
     """All rendered objects (schema-validated unless ``validate=False``)."""
     try:
-        text = template_text(values, show_only, values_files, namespace)
+        text = template_text(values, show_only, values_files, namespace, chart=chart)
     except HelmError as exc:
         # --show-only of a template that renders nothing is an error in helm; treat it as "no objects".
         if show_only and "could not find template" in str(exc):

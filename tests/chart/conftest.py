@@ -30,3 +30,17 @@ def default_objects() -> list[dict]:
 def all_objects() -> list[dict]:
     """Defaults plus the SparkApplications: everything the chart can create."""
     return chartlib.render_chart(values={"spark": {"renderApplications": True}})
+
+
+@pytest.fixture(scope="session")
+def external_objects() -> list[dict]:
+    """The datapipeline chart as paired with charts/standins (external Kafka and S3), SparkApplications included."""
+    return chartlib.render_chart(
+        values={"spark": {"renderApplications": True}}, values_files=[chartlib.EXTERNAL_VALUES]
+    )
+
+
+@pytest.fixture(scope="session")
+def standins_objects() -> list[dict]:
+    """charts/standins with its defaults (validated)."""
+    return chartlib.render_chart(chart=chartlib.STANDINS)

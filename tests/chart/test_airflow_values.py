@@ -1,5 +1,5 @@
 """charts/values/airflow.yaml uses only keys the official Airflow chart 1.22 reads, and Airflow options
-that Airflow itself knows; the lake-writer pool reaches the cluster (scripts/k8s/up.sh).
+that Airflow itself knows; the lake-writer pool reaches the cluster (scripts/k8s/up.sh, components.sh).
 
 The Airflow chart is only on its Helm repository (unreachable here; no registry ships it or its
 values.schema.json: the apache-airflow sdist on PyPI is a 30 KB meta-package), so its keys are
@@ -35,6 +35,8 @@ AIRFLOW_VALUES = chartlib.ROOT / "charts" / "values" / "airflow.yaml"
 VALUES = yaml.safe_load(AIRFLOW_VALUES.read_text())
 CHART_VALUES = yaml.safe_load((chartlib.CHART / "values.yaml").read_text())
 UP = chartlib.ROOT / "scripts" / "k8s" / "up.sh"
+# up.sh's steps per profile; install_airflow is the Airflow step.
+COMPONENTS = chartlib.ROOT / "scripts" / "k8s" / "components.sh"
 
 # Leaves (dotted paths) of the Airflow chart 1.22 that we set; see the module docstring for sources.
 # `config`, `env` and `secret` are free-form below their key (checked separately).
@@ -78,11 +80,11 @@ def leaves(node: object, prefix: str = "") -> list[str]:
 
 
 def up_sh_set_keys() -> set[str]:
-    """Keys the Airflow install in up.sh passes with --set."""
-    text = UP.read_text()
+    """Keys the Airflow install of up.sh (components.sh install_airflow) passes with --set."""
+    text = COMPONENTS.read_text()
     airflow_install = text[text.index("helm upgrade --install airflow") :]
-    airflow_install = airflow_install[: airflow_install.index("--wait")]
-    return set(re.findall(r"--set ([\w.]+)=", airflow_install))
+    airflow_install = airflow_install[: airflow_install.index("--timeout")]
+    return set(re.findall(r'--set "?([\w.]+)=', airflow_install))
 
 
 def test_every_key_is_one_the_airflow_chart_reads():
@@ -178,10 +180,15 @@ def test_pool_name_is_the_local_platforms():
 def test_up_creates_the_pool_after_airflow_is_ready():
     from datapipeline.local.airflow import LAKE_WRITER_POOL_DESCRIPTION, LAKE_WRITER_POOL_SLOTS
 
-    text = UP.read_text()  # the cluster's copy of the local platform's pool (name via DP_LAKE_WRITER_POOL)
+    text = COMPONENTS.read_text()  # the cluster's copy of the local platform's pool (name via DP_LAKE_WRITER_POOL)
     command = f'airflow pools set "$DP_LAKE_WRITER_POOL" {LAKE_WRITER_POOL_SLOTS} "{LAKE_WRITER_POOL_DESCRIPTION}"'
-    assert command in text, f"up.sh does not run: {command}"
+    assert command in text, f"components.sh does not run: {command}"
     step = text.index(command)
-    assert text.index("helm upgrade --install airflow") < step < text.index('"$ROOT/scripts/k8s/status.sh"')
+    body = text[text.index("install_airflow() {") :]
+    body = body[: body.index("\n}\n")]
+    assert command in body and body.index("helm upgrade --install airflow") < body.index(command)
+    assert body.index("rollout status deploy/airflow-scheduler") < body.index(command)  # after Airflow is ready
     exec_at = text.rindex("exec deploy/airflow-scheduler -c scheduler", 0, step)  # the same command
     assert step - exec_at < 120
+    up = UP.read_text()
+    assert up.index("install_airflow") < up.index('"$ROOT/scripts/k8s/status.sh"')

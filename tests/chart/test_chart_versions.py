@@ -67,7 +67,7 @@ def test_airflow_remote_logs_go_to_the_minio_bucket():
     assert logging["remote_log_conn_id"] == "minio_logs"  # AIRFLOW_CONN_MINIO_LOGS
     bucket = logging["remote_base_log_folder"].removeprefix("s3://").split("/")[0]
     assert bucket == VALUES["airflow"]["logsBucket"]
-    assert bucket in VALUES["minio"]["buckets"]
+    assert bucket in VALUES["s3"]["buckets"]
 
 
 def test_airflow_submits_spark_jobs_into_the_spark_namespace_in_cluster():

@@ -12,9 +12,10 @@ import yaml
 from chartlib import jp, one, render_chart
 
 MINIO_SECRETS = "templates/minio/minio-secret.yaml"
+S3_SECRETS = "templates/s3/s3-secrets.yaml"
 PG_SECRETS = "templates/postgres/postgres-secret.yaml"
 AIRFLOW_SECRETS = "templates/airflow/airflow-secrets.yaml"
-ALL_SECRETS = (MINIO_SECRETS, PG_SECRETS, AIRFLOW_SECRETS, "templates/kafka-ui/kafka-ui-secret.yaml")
+ALL_SECRETS = (MINIO_SECRETS, S3_SECRETS, PG_SECRETS, AIRFLOW_SECRETS, "templates/kafka-ui/kafka-ui-secret.yaml")
 
 
 def data(secret: dict, key: str) -> str:
@@ -25,7 +26,7 @@ def data(secret: dict, key: str) -> str:
 
 class TestMinioCredentials:
     def test_one_generated_pair_everywhere(self):
-        objects = render_chart(show_only=[MINIO_SECRETS])
+        objects = render_chart(show_only=[MINIO_SECRETS, S3_SECRETS])
         source = one(objects, "Secret", "minio-credentials")
         access, secret = data(source, "accessKey"), data(source, "secretKey")
         assert len(access) == 20 and len(secret) == 40 and access.isalnum() and secret.isalnum()

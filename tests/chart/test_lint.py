@@ -1,4 +1,4 @@
-"""helm lint --strict, values.schema.json and check-values.yaml."""
+"""helm lint --strict, values.schema.json and check-values.yaml (both charts)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,30 @@ def test_values_schema_is_generated_from_values_yaml():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_values_yaml_satisfies_schema_and_every_leaf_is_documented():
-    schema = json.loads((chartlib.CHART / "values.schema.json").read_text())
-    values = yaml.safe_load((chartlib.CHART / "values.yaml").read_text())
+def test_helm_lint_strict_standins():
+    proc = chartlib.helm("lint", "--strict", str(chartlib.STANDINS), "--namespace", chartlib.NAMESPACE)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 chart(s) failed" in proc.stdout
+
+
+def test_external_values_lint_and_render():
+    proc = chartlib.helm(
+        "lint",
+        "--strict",
+        str(chartlib.CHART),
+        "--namespace",
+        chartlib.NAMESPACE,
+        "--values",
+        str(chartlib.EXTERNAL_VALUES),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert chartlib.render_chart(values_files=[chartlib.EXTERNAL_VALUES])
+
+
+@pytest.mark.parametrize("chart", [chartlib.CHART, chartlib.STANDINS], ids=lambda p: p.name)
+def test_values_yaml_satisfies_schema_and_every_leaf_is_documented(chart):
+    schema = json.loads((chart / "values.schema.json").read_text())
+    values = yaml.safe_load((chart / "values.yaml").read_text())
     jsonschema.validate(values, schema)
 
     def leaves(node, path=""):
@@ -58,8 +79,9 @@ def test_values_yaml_satisfies_schema_and_every_leaf_is_documented():
         assert "default" in leaf, f"{path} has no default"
 
 
-def test_no_credentials_in_values_yaml():
-    text = (chartlib.CHART / "values.yaml").read_text().lower()
+@pytest.mark.parametrize("chart", [chartlib.CHART, chartlib.STANDINS], ids=lambda p: p.name)
+def test_no_credentials_in_values_yaml(chart):
+    text = (chart / "values.yaml").read_text().lower()
     for word in ("password:", "secretkey:", "accesskey:", "token:"):
         assert word not in text, f"values.yaml must not carry credentials ({word})"
 
@@ -67,10 +89,13 @@ def test_no_credentials_in_values_yaml():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"kafka": {"mode": "raft"}}, "value must be one of 'zookeeper', 'kraft'"),
+        ({"kafka": {"metadataMode": "raft"}}, "value must be one of 'zookeeper', 'kraft'"),
+        ({"kafka": {"mode": "msk"}}, "value must be one of 'strimzi', 'external'"),
+        ({"s3": {"mode": "aws"}}, "value must be one of 'minio-operator', 'external'"),
+        ({"s3": {"mode": "external", "endpoint": "minio:9000", "existingSecret": "s"}}, "/s3/endpoint"),
         ({"sparkNamespace": "datapipeline"}, "sparkNamespace must differ from the release namespace"),
-        ({"airflow": {"logsBucket": "logs"}}, 'airflow.logsBucket "logs" is not in minio.buckets'),
-        ({"kafka": {"enabled": False}}, "smokeTest needs kafka.enabled and minio.enabled"),
+        ({"airflow": {"logsBucket": "logs"}}, 'airflow.logsBucket "logs" is not in s3.buckets'),
+        ({"kafka": {"enabled": False}}, "smokeTest needs kafka.enabled and s3.enabled"),
         ({"kafka": {"replicas": 4}}, "maps node ports for at most 3 brokers"),
         ({"unknownKey": 1}, "additional properties 'unknownKey' not allowed"),
         ({"kafka": {"resources": {"requests": {"cpu": "lots"}}}}, "/kafka/resources/requests/cpu"),

@@ -130,6 +130,24 @@ def test_platform_requests_fit_4_cpu_and_8_gib(all_objects):
     assert mem <= MEMORY_BUDGET, f"requests add up to {mem / 2**30:.2f} GiB > 8 GiB:\n{table}"
 
 
+def test_standins_pairing_fits_4_cpu_and_8_gib(external_objects, standins_objects):
+    """The source profile: the stand-ins replace Strimzi (with its Topic Operator) and the MinIO operator."""
+    chart = chart_requests(external_objects + standins_objects)
+    assert {k.split("/")[0] for k in chart} == {"Deployment", "Pod", "StatefulSet", "Cluster"}
+    assert {k for k in chart if k.startswith("StatefulSet/")} == {
+        "StatefulSet/kafka/kafka",
+        "StatefulSet/zookeeper/zookeeper",
+        "StatefulSet/minio/minio",
+    }
+    upstream = {k: v for k, v in upstream_requests().items() if k not in ("strimzi-operator", "minio-operator")}
+    parts = {**chart, **upstream}
+    apps = [o for o in external_objects if o["kind"] == "SparkApplication"]
+    parts["spark-job (largest)"] = max((spark_requests(a) for a in apps), key=lambda r: r[1])
+    cpu, mem = (sum(u[i] for u in parts.values()) for i in range(2))
+    print(f"stand-ins pairing: requests {cpu:.2f} CPU, {mem / 2**30:.2f} GiB")
+    assert cpu <= CPU_BUDGET and mem <= MEMORY_BUDGET, (cpu, mem / 2**30)
+
+
 def test_budget_check_can_fail():
     # the same sum with a broker asking for 6 GiB must exceed the budget
     objects = chartlib.render_chart(

@@ -19,9 +19,35 @@ def pod_specs(objects):
             yield f"Pod/{o['metadata']['name']}", o["spec"]
 
 
-def test_pods_run_as_non_root_without_privileges(all_objects):
-    specs = dict(pod_specs(all_objects))
-    assert set(specs) == {"Deployment/kafka-ui", "Pod/datapipeline-smoke-test"}
+# What is scanned: the datapipeline chart with the operators (its defaults), and the source profile's
+# pairing: charts/standins plus the datapipeline chart in external mode.
+RENDERS = ("operators", "standins")
+
+
+@pytest.fixture(scope="module", params=RENDERS)
+def rendered(request, all_objects, external_objects, standins_objects) -> tuple[str, list[dict]]:
+    if request.param == "operators":
+        return request.param, all_objects
+    return request.param, external_objects + standins_objects
+
+
+WORKLOADS = {
+    "operators": {"Deployment/kafka-ui", "Pod/datapipeline-smoke-test"},
+    "standins": {
+        "Deployment/kafka-ui",
+        "Pod/datapipeline-smoke-test",
+        "Job/datapipeline-init",
+        "StatefulSet/kafka",
+        "StatefulSet/zookeeper",
+        "StatefulSet/minio",
+    },
+}
+
+
+def test_pods_run_as_non_root_without_privileges(rendered):
+    name, objects = rendered
+    specs = dict(pod_specs(objects))
+    assert set(specs) == WORKLOADS[name]
     for where, spec in specs.items():
         assert jp(spec, "securityContext.runAsNonRoot") is True, where
         assert jp(spec, "securityContext.seccompProfile.type") == "RuntimeDefault", where
@@ -68,12 +94,12 @@ def checkov_report(objects: list[dict]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def checkov(all_objects):
+def checkov(rendered):
     try:
         chartlib.tool("checkov")
     except chartlib.ToolMissing as exc:
         pytest.fail(str(exc), pytrace=False)
-    return checkov_report(all_objects)
+    return checkov_report(rendered[1])
 
 
 def test_checkov_finds_nothing_unexplained(checkov):
@@ -84,11 +110,11 @@ def test_checkov_finds_nothing_unexplained(checkov):
     assert checkov["summary"]["passed"] > 100  # it really scanned the workloads
 
 
-def test_every_checkov_skip_has_a_reason(checkov, all_objects):
+def test_every_checkov_skip_has_a_reason(checkov, rendered):
     # checkov reads skips from `checkov.io/skipN: CHECK_ID=reason` annotations but drops the reason
     # from its report: look the reason up on the object itself.
     reasons = {}
-    for o in all_objects:
+    for o in rendered[1]:
         for key, value in (o["metadata"].get("annotations") or {}).items():
             if key.startswith("checkov.io/skip"):
                 check, _, reason = value.partition("=")

@@ -2,8 +2,8 @@
 
 Runs in the Airflow image (which has the project and its clients installed): it produces with
 datapipeline.producer and reads Delta with datapipeline.lake (delta-rs), like the project's tests. Env:
-KAFKA_BOOTSTRAP_SERVERS, SMOKE_TOPIC, SMOKE_TABLE (s3://bucket/path), SMOKE_EVENTS,
-SMOKE_TIMEOUT_SECONDS, AWS_ENDPOINT_URL (MinIO), and S3_CREDENTIALS_DIR with the files accessKey and secretKey.
+KAFKA_BOOTSTRAP_SERVERS, SMOKE_TOPIC, SMOKE_TABLE (s3://bucket/path), SMOKE_EVENTS, SMOKE_TIMEOUT_SECONDS,
+AWS_ENDPOINT_URL (S3), AWS_REGION (default us-east-1), and S3_CREDENTIALS_DIR with the files accessKey and secretKey.
 The ingest job has to run meanwhile (the Airflow `ingest` DAG, or `kubectl apply -f k8s/spark/ingest.yaml`).
 """
 
@@ -43,6 +43,7 @@ def main() -> int:
         endpoint=os.environ["AWS_ENDPOINT_URL"],
         access_key=(creds / "accessKey").read_text().strip(),
         secret_key=(creds / "secretKey").read_text().strip(),
+        region=os.environ.get("AWS_REGION", "us-east-1"),
     )
     deadline = time.monotonic() + timeout
     found: set[str] = set()

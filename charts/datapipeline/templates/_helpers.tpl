@@ -85,9 +85,72 @@ Call with (dict "root" $ "secret" "name" "namespace" "ns" "key" "k" "length" 32)
 {{- printf "%s-env-configuration" .Values.minio.name -}}
 {{- end -}}
 
-{{/* In-cluster S3 endpoint: with requestAutoCert=false the operator's `minio` service serves HTTP on 80. */}}
-{{- define "datapipeline.minio.endpoint" -}}
+{{/*
+S3 as every consumer sees it (Spark, Airflow's logs connection, the init Job, `helm test`): ONE helper each.
+s3.mode=minio-operator: the Tenant's `minio` service (plain HTTP on 80 with requestAutoCert=false) and the
+generated keys; s3.mode=external: `s3.endpoint` and the keys of `s3.existingSecret`.
+*/}}
+{{- define "datapipeline.s3.external" -}}
+{{- if eq .Values.s3.mode "external" -}}true{{- end -}}
+{{- end -}}
+
+{{- define "datapipeline.s3.endpoint" -}}
+{{- if include "datapipeline.s3.external" . -}}
+{{- .Values.s3.endpoint -}}
+{{- else -}}
 {{- printf "http://minio.%s.svc.cluster.local:80" .Release.Namespace -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Secret in the release namespace with the keys `accessKey` and `secretKey`. */}}
+{{- define "datapipeline.s3.secretName" -}}
+{{- if include "datapipeline.s3.external" . -}}
+{{- .Values.s3.existingSecret -}}
+{{- else -}}
+{{- include "datapipeline.minio.credentialsSecret" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "datapipeline.s3.accessKey" -}}
+{{- if include "datapipeline.s3.external" . -}}
+{{- include "datapipeline.existingKey" (dict "root" . "secret" .Values.s3.existingSecret "key" "accessKey") -}}
+{{- else -}}
+{{- include "datapipeline.minio.accessKey" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "datapipeline.s3.secretKey" -}}
+{{- if include "datapipeline.s3.external" . -}}
+{{- include "datapipeline.existingKey" (dict "root" . "secret" .Values.s3.existingSecret "key" "secretKey") -}}
+{{- else -}}
+{{- include "datapipeline.minio.secretKey" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A key of a Secret the user created in the release namespace, read with `lookup` at install/upgrade
+(cached per render); empty when the Secret or the key is missing, and always under `helm template`.
+Call with (dict "root" $ "secret" "name" "key" "k").
+*/}}
+{{- define "datapipeline.existingKey" -}}
+{{- $cache := .root.Values._generated | default dict -}}
+{{- $_ := set .root.Values "_generated" $cache -}}
+{{- $id := printf "existing/%s/%s/%s" .root.Release.Namespace .secret .key -}}
+{{- if not (hasKey $cache $id) -}}
+  {{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret -}}
+  {{- $data := ($existing | default dict).data | default dict -}}
+  {{- $_ := set $cache $id (index $data .key | default "" | b64dec) -}}
+{{- end -}}
+{{- index $cache $id -}}
+{{- end -}}
+
+{{/*
+"true" when this render talks to a cluster (helm install/upgrade, --dry-run=server): the
+`kube-root-ca.crt` ConfigMap that Kubernetes (>= 1.21) publishes into every namespace is readable.
+Empty under `helm template`/`helm lint`, where `lookup` returns nothing.
+*/}}
+{{- define "datapipeline.clusterReachable" -}}
+{{- if lookup "v1" "ConfigMap" .Release.Namespace "kube-root-ca.crt" -}}true{{- end -}}
 {{- end -}}
 
 {{/* PostgreSQL (CloudNativePG) application user: the one source for CNPG and Airflow. */}}
@@ -103,8 +166,29 @@ Call with (dict "root" $ "secret" "name" "namespace" "ns" "key" "k" "length" 32)
 {{- printf "%s-rw.%s.svc.cluster.local" .Values.postgres.name .Release.Namespace -}}
 {{- end -}}
 
+{{/*
+Kafka bootstrap servers as every client sees them (Spark, Kafka UI, the init Job, `helm test`): Strimzi's
+bootstrap service (kafka.mode=strimzi) or `kafka.bootstrapServers` (kafka.mode=external).
+*/}}
+{{- define "datapipeline.kafka.external" -}}
+{{- if eq .Values.kafka.mode "external" -}}true{{- end -}}
+{{- end -}}
+
 {{- define "datapipeline.kafka.bootstrap" -}}
+{{- if include "datapipeline.kafka.external" . -}}
+{{- .Values.kafka.bootstrapServers -}}
+{{- else -}}
 {{- printf "%s-kafka-bootstrap.%s.svc.cluster.local:9092" .Values.kafka.name .Release.Namespace -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The objects of the operators: a Strimzi Kafka, a MinIO Tenant (each "true" or empty). */}}
+{{- define "datapipeline.kafka.strimzi" -}}
+{{- if and .Values.kafka.enabled (eq .Values.kafka.mode "strimzi") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "datapipeline.minio.tenant" -}}
+{{- if and .Values.s3.enabled (eq .Values.s3.mode "minio-operator") -}}true{{- end -}}
 {{- end -}}
 
 {{- define "datapipeline.kafkaUi.loginSecret" -}}
