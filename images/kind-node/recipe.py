@@ -154,7 +154,7 @@ REPO_PREFIX = "datapipeline"
 def storage_manifest(kind_dir: Path, pins: dict[str, str]) -> str:
     """kind's default storage manifest, from its Go constant, with our provisioner and helper images."""
     src = (kind_dir / "pkg/build/nodeimage/const_storage.go").read_text()
-    body = re.search(r"const defaultStorageManifest = `(.*?)`\n", src, re.S)
+    body = re.search(r"const defaultStorageManifest = `(.*?\n)`\n", src, re.S)
     if not body:
         raise BuildError("defaultStorageManifest not found in kind's const_storage.go (kind changed?)")
     version = pins["LOCAL_PATH_PROVISIONER_VERSION"]

@@ -40,6 +40,7 @@ wait_platform_ready() {
   if [[ "$PROFILE" == upstream ]]; then
     wait_until "Kafka (Strimzi)" 900 "$NS" "strimzi.io/cluster=kafka" cr_ready kafka kafka Ready
     wait_until "KafkaTopic orders.events" 300 "$NS" "strimzi.io/kind=Kafka" cr_ready kafkatopic orders.events Ready
+    # shellcheck disable=SC2317 # called through wait_until
     minio_ready() { [[ "$(kc -n "$NS" get tenant minio -o jsonpath='{.status.healthStatus}')" == "green" ]]; }
     wait_until "MinIO tenant" 600 "$NS" "v1.min.io/tenant=minio" minio_ready
   fi

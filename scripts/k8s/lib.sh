@@ -89,7 +89,7 @@ phase() {
     printf '\033[1m<== %s: %ds\033[0m\n' "$_phase_name" $(( SECONDS - _phase_start ))
   fi
   _phase_name="$1" _phase_start=$SECONDS
-  [[ "$1" == done ]] || log "$1"
+  [[ "$1" == "done" ]] || log "$1"
 }
 
 # The Docker engine: start dockerd when it is installed but not running (a host without systemd,
@@ -97,18 +97,20 @@ phase() {
 ensure_docker() {
   if ! command -v dockerd >/dev/null 2>&1 && [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     log "installing Docker (Debian's docker.io)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null \
-      || die "apt-get install docker.io failed"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; }; then
+      die "apt-get install docker.io failed"
+    fi
   fi
   need docker
   docker info >/dev/null 2>&1 && return 0
-  command -v dockerd >/dev/null 2>&1 && [[ $EUID -eq 0 ]] \
-    || die "the Docker engine is not running: start it (e.g. \`sudo systemctl start docker\`)"
+  if ! command -v dockerd >/dev/null 2>&1 || [[ $EUID -ne 0 ]]; then
+    die "the Docker engine is not running: start it (e.g. \`sudo systemctl start docker\`)"
+  fi
   log "starting dockerd (log: $ROOT/.local/dockerd.log)"
   mkdir -p "$ROOT/.local"
   nohup dockerd >"$ROOT/.local/dockerd.log" 2>&1 &
-  local i
-  for i in $(seq 60); do
+  local _
+  for _ in $(seq 60); do
     docker info >/dev/null 2>&1 && return 0
     sleep 1
   done

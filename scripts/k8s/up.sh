@@ -64,11 +64,12 @@ fi
 
 phase "datapipeline chart"
 spark_image="$(image_ref spark)" airflow_image="$(image_ref airflow)"
+read -ra postgres_args <<< "$(postgres_image_args)"
 helm upgrade --install datapipeline "$ROOT/charts/datapipeline" --namespace "$NS" --kube-context "$CONTEXT" \
   "${chart_values[@]}" \
   --set "images.spark.repository=${spark_image%:*}" --set "images.spark.tag=${spark_image##*:}" \
   --set "images.airflow.repository=${airflow_image%:*}" --set "images.airflow.tag=${airflow_image##*:}" \
-  $(postgres_image_args) --wait --timeout 10m \
+  "${postgres_args[@]}" --wait --timeout 10m \
   || { diagnose "$NS" "app.kubernetes.io/part-of=datapipeline"; die "the datapipeline chart did not become ready"; }
 wait_platform_ready
 
@@ -79,7 +80,7 @@ else
   echo "    Airflow on the cluster is part 2 (issue 16): the official chart is not reachable from here"
 fi
 
-phase done
+phase "done"
 log "platform up in $(( SECONDS - started ))s"
 "$ROOT/scripts/k8s/status.sh"
 echo

@@ -21,8 +21,10 @@ from chartlib import by_kind, jp, one, render_chart
 from datapipeline import k8s_init
 from datapipeline.ingest import config as ingest_config
 
-BOOTSTRAP = "kafka.datapipeline.svc.cluster.local:9092"
-ENDPOINT = "http://minio.datapipeline.svc.cluster.local:9000"
+# charts/standins serves Strimzi's bootstrap name and the Tenant's port 80, so these are also the
+# default modes' addresses: k8s/spark/*.yaml work unchanged on the stand-ins.
+BOOTSTRAP = "kafka-kafka-bootstrap.datapipeline.svc.cluster.local:9092"
+ENDPOINT = "http://minio.datapipeline.svc.cluster.local:80"
 OPERATOR_GROUPS = ("kafka.strimzi.io/", "minio.min.io/")
 S3_SECRETS = "templates/s3/s3-secrets.yaml"
 INIT = "templates/init/init-job.yaml"

@@ -46,6 +46,7 @@ def test_exactly_these_objects(standins_objects):
         ("NetworkPolicy", "zookeeper"),
         ("Secret", "minio-credentials"),
         ("Service", "kafka"),
+        ("Service", "kafka-kafka-bootstrap"),
         ("Service", "kafka-external"),
         ("Service", "kafka-headless"),
         ("Service", "minio"),
@@ -231,7 +232,7 @@ class TestWhatTheExternalValuesName:
         name, namespace, *_ = url.hostname.split(".")
         svc = one(standins_objects, "Service", name)
         assert svc["metadata"]["namespace"] == namespace
-        assert (url.scheme, url.port) == ("http", 9000)
+        assert (url.scheme, url.port) == ("http", 80)  # the MinIO Tenant service port too
         assert url.port in [p["port"] for p in jp(svc, "spec.ports")]
 
     def test_existing_secret_is_the_minio_keys(self, standins_objects):

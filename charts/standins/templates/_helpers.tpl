@@ -51,7 +51,7 @@ seccompProfile:
 
 {{/* In-cluster DNS names (the Services of kafka/, zookeeper/ and minio/). */}}
 {{- define "standins.kafka.bootstrap" -}}
-{{- printf "kafka.%s.svc.%s:9092" .Release.Namespace .Values.clusterDomain -}}
+{{- printf "kafka-kafka-bootstrap.%s.svc.%s:9092" .Release.Namespace .Values.clusterDomain -}}
 {{- end -}}
 
 {{/* What the broker advertises on its INTERNAL listener: the pod's name in the headless Service. */}}
@@ -64,7 +64,7 @@ seccompProfile:
 {{- end -}}
 
 {{- define "standins.minio.endpoint" -}}
-{{- printf "http://minio.%s.svc.%s:9000" .Release.Namespace .Values.clusterDomain -}}
+{{- printf "http://minio.%s.svc.%s:80" .Release.Namespace .Values.clusterDomain -}}
 {{- end -}}
 
 {{- define "standins.minio.credentialsSecret" -}}
