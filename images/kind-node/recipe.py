@@ -246,12 +246,18 @@ def build(ctx: Ctx, ref: str) -> None:
         systemctl mask systemd-binfmt.service
         """, what="configure node rootfs")
     preload(tree, preloaded)
-    ctx.docker_import(tree, ref, [
-        "ENV container=docker",
-        "STOPSIGNAL SIGRTMIN+3",
-        'ENTRYPOINT ["/usr/local/bin/dp-entrypoint", "/usr/local/bin/entrypoint", "/sbin/init"]',
-    ])
+    rootfs_ref = ref.replace(":", ":rootfs-", 1)
+    ctx.docker_import(tree, rootfs_ref, ["ENV container=docker"])
     shutil.rmtree(tree, ignore_errors=True)
+    # `docker import --change` takes no STOPSIGNAL; systemd stops on SIGRTMIN+3 (kind's base image).
+    context = WORK / "stage" / "kind-node-config"
+    context.mkdir(parents=True, exist_ok=True)
+    (context / "Dockerfile").write_text(
+        f"FROM {rootfs_ref}\nSTOPSIGNAL SIGRTMIN+3\n"
+        'ENTRYPOINT ["/usr/local/bin/dp-entrypoint", "/usr/local/bin/entrypoint", "/sbin/init"]\n'
+    )
+    ctx.docker_build(context / "Dockerfile", context, ref)
+    run(["docker", "rmi", rootfs_ref], what="docker rmi node rootfs tag")
 
 
 RECIPES = [

@@ -214,10 +214,14 @@ class Ctx:
         tar = subprocess.Popen(["tar", "--numeric-owner", "--exclude=./.complete", "-C", str(tree), "-c", "."],
                                stdout=subprocess.PIPE)
         started = time.monotonic()
-        proc = subprocess.run(cmd + ["-", ref], stdin=tar.stdout, capture_output=True, text=True, check=False)
+        proc = subprocess.Popen(cmd + ["-", ref], stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        assert tar.stdout is not None
+        tar.stdout.close()  # only docker reads the pipe: if it dies, tar gets SIGPIPE instead of blocking
+        _, err = proc.communicate()
         tar.wait()
         if proc.returncode != 0 or tar.returncode != 0:
-            raise BuildError(f"docker import {ref} failed: {proc.stderr.strip()[-300:]}")
+            raise BuildError(f"docker import {ref} failed: {err.strip()[-300:]}")
         log(f"  docker import {ref}: {time.monotonic() - started:.0f}s")
 
     def docker_build(self, dockerfile: Path, context: Path, ref: str, build_args: dict[str, str] | None = None) -> None:
