@@ -68,6 +68,11 @@ def build(ctx: Ctx, ref: str) -> None:
     shutil.copy(src / "LICENSE", tree / "licenses/LICENSE")
     shutil.copy(bins / "manager", tree / "manager")
     (tree / "manager").chmod(0o755)
+    # The operator lists the instance-manager architectures it can hand out from operator/manager_*
+    # (pkg/utils/discovery.go); without one, every Cluster fails with "invalid architecture: amd64".
+    (tree / "operator").mkdir(exist_ok=True)
+    shutil.copy(bins / "manager", tree / "operator" / "manager_amd64")
+    (tree / "operator" / "manager_amd64").chmod(0o755)
     ctx.docker_import(tree, ref, ["WORKDIR /", "USER 65532:65532", 'ENTRYPOINT ["/manager"]'])
 
 

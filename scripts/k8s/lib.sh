@@ -160,3 +160,17 @@ load_images() {
     fi
   done
 }
+
+# A release left pending by an interrupted helm (Ctrl-C during `task k8s:up`) blocks every later
+# upgrade ("another operation is in progress"): roll it back, or uninstall a first install.
+unstick_release() {
+  local release="$1" ns="$2" status
+  status="$(helm status "$release" -n "$ns" --kube-context "$CONTEXT" -o json 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["status"])' 2>/dev/null || true)"
+  case "$status" in
+    pending-install) warn "release $release was interrupted during install: uninstalling it first"
+                     helm uninstall "$release" -n "$ns" --kube-context "$CONTEXT" --wait >/dev/null ;;
+    pending-upgrade|pending-rollback) warn "release $release was interrupted ($status): rolling back first"
+                     helm rollback "$release" -n "$ns" --kube-context "$CONTEXT" --wait >/dev/null ;;
+  esac
+}

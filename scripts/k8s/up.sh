@@ -59,10 +59,12 @@ if [[ "$PROFILE" == upstream ]]; then
 else
   phase "Kafka + ZooKeeper and MinIO (charts/standins: plain StatefulSets, no operators)"
   install_standins
-  chart_values=(--values "$ROOT/charts/values/datapipeline-external.yaml")
+  # The Kafka UI image (ghcr.io/kafbat/kafka-ui) is not buildable from the package registries.
+  chart_values=(--values "$ROOT/charts/values/datapipeline-external.yaml" --set kafkaUi.enabled=false)
 fi
 
 phase "datapipeline chart"
+unstick_release datapipeline "$NS"
 spark_image="$(image_ref spark)" airflow_image="$(image_ref airflow)"
 read -ra postgres_args <<< "$(postgres_image_args)"
 helm upgrade --install datapipeline "$ROOT/charts/datapipeline" --namespace "$NS" --kube-context "$CONTEXT" \
