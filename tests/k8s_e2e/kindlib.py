@@ -30,11 +30,13 @@ TOPIC = "orders.events"
 HOST_BOOTSTRAP = "127.0.0.1:31092"  # k8s/kind-cluster.yaml extraPortMappings -> the external listener
 # The S3 keys the chart gives the Spark jobs (the same in every s3.mode).
 S3_SECRET = ("spark-s3-credentials", SPARK_NS)
-MINIO_SERVICE = ("svc/minio", 80)  # in both s3 modes: the MinIO tenant's and the stand-in's service
+MINIO_SERVICE = ("svc/minio", 80)
+# helm from `task bootstrap` (.local/bin) unless one is on PATH.
+HELM = shutil.which("helm") or str(ROOT / ".local" / "bin" / "helm")  # in both s3 modes: the MinIO tenant's and the stand-in's service
 
 
 def why_not_runnable() -> str | None:
-    for tool in ("docker", "kubectl", "helm"):
+    for tool in ("docker", "kubectl", HELM):
         if shutil.which(tool) is None:
             return f"{tool} is not installed: the kind e2e tests need a Docker engine, kubectl and helm"
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
@@ -113,7 +115,7 @@ def wipe_lake(s3: S3Settings, lake: Lake) -> int:
 def reset_topic(topic: str, partitions: int) -> None:
     """Delete and recreate TOPIC through the host listener, so that its offsets start at 0."""
     from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import UnknownTopicOrPartitionError
+    from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
     admin = KafkaAdminClient(bootstrap_servers=[HOST_BOOTSTRAP], request_timeout_ms=30_000)
     try:
@@ -124,7 +126,14 @@ def reset_topic(topic: str, partitions: int) -> None:
             if time.monotonic() > deadline:
                 raise AssertionError(f"topic {topic} was not deleted within 60s")
             time.sleep(1)
-        admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+        while True:  # a deleted topic stays "marked for deletion" for a moment after it leaves the list
+            try:
+                admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+                break
+            except TopicAlreadyExistsError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
     finally:
         admin.close()
     deadline = time.monotonic() + 60

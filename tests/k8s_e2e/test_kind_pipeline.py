@@ -100,7 +100,7 @@ def test_helm_test_passes(batch, s3):
     """`helm test` produces its own events and waits for them in silver: run the ingest app again
     while it waits (the chart never runs jobs by itself)."""
     helm = subprocess.Popen(
-        ["helm", "test", "datapipeline", "--namespace", kindlib.NS, "--kube-context", kindlib.CONTEXT,
+        [kindlib.HELM, "test", "datapipeline", "--namespace", kindlib.NS, "--kube-context", kindlib.CONTEXT,
          "--timeout", "15m", "--logs"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
