@@ -42,7 +42,8 @@ load_images "${app_refs[@]}"
 # k8s/spark/*.yaml (kubectl apply by hand) name the Spark image by its stable tag.
 spark_ref="$(image_ref spark)"
 docker tag "$spark_ref" datapipeline/spark:dev
-load_images datapipeline/spark:dev
+# kind compares image IDs, so a rebuilt image under the same :dev tag is loaded again.
+kind_ load docker-image --name "$CLUSTER" datapipeline/spark:dev >/dev/null
 
 phase "namespaces"
 kc apply -f "$ROOT/k8s/namespaces.yaml" >/dev/null
