@@ -36,6 +36,10 @@ else
 fi
 kc get nodes >/dev/null || die "kind cluster $CLUSTER exists but does not answer: task k8s:down, then task k8s:up"
 
+# kubeadm runs two CoreDNS replicas (100m CPU each); on one 2-core node that second 100m is what a
+# Spark executor lacks (it stayed Pending), and a second replica on the same node adds no availability.
+kc -n kube-system scale deployment coredns --replicas=1 >/dev/null
+
 phase "images into the node"
 mapfile -t app_refs < <(python3 "$ROOT/scripts/k8s/images.py" --profile "$PROFILE" refs | grep -v '^kind-node=' | cut -d= -f2)
 load_images "${app_refs[@]}"
