@@ -34,9 +34,28 @@ POD_SUBNET = "10.244.0.0/16"  # kind's default podSubnet (k8s/kind-cluster.yaml 
 # Debian packages of kind's base image (images/base/Dockerfile in the kind module), with Debian's
 # containerd, runc and CNI plugins instead of kind's source builds.
 NODE_PACKAGES = [
-    "systemd", "systemd-sysv", "dbus", "conntrack", "iptables", "nftables", "iproute2", "ethtool",
-    "kmod", "libseccomp2", "pigz", "fuse-overlayfs", "e2fsprogs", "bash", "ca-certificates", "curl",
-    "jq", "procps", "containerd", "runc", "containernetworking-plugins", "socat",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "conntrack",
+    "iptables",
+    "nftables",
+    "iproute2",
+    "ethtool",
+    "kmod",
+    "libseccomp2",
+    "pigz",
+    "fuse-overlayfs",
+    "e2fsprogs",
+    "bash",
+    "ca-certificates",
+    "curl",
+    "jq",
+    "procps",
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "socat",
 ]
 # Userland of kube-proxy (iptables) and of the local-path helper pod (sh, mkdir, rm).
 TOOLS_PACKAGES = ["iptables", "nftables", "conntrack", "ipset", "kmod", "ca-certificates"]
@@ -50,8 +69,13 @@ def _version_ldflags(version: str) -> str:
     major, minor = version.lstrip("v").split(".")[:2]
     flags = ["-s", "-w"]
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-        flags += [f"-X {pkg}.gitVersion={version}", f"-X {pkg}.gitMajor={major}", f"-X {pkg}.gitMinor={minor}",
-                  f"-X {pkg}.gitTreeState=clean", f"-X {pkg}.buildDate=1970-01-01T00:00:00Z"]
+        flags += [
+            f"-X {pkg}.gitVersion={version}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+            f"-X {pkg}.buildDate=1970-01-01T00:00:00Z",
+        ]
     return " ".join(flags)
 
 
@@ -65,33 +89,66 @@ def build_binaries(ctx: Ctx) -> dict[str, Path]:
     # k8s.io/kubernetes replaces its staging modules with ./staging/...; pin them to their releases.
     staged = re.findall(r"^\s*(k8s\.io/[\w.-]+) => \./staging/", gomod, re.M)
     go_line = re.search(r"^go (\S+)", gomod, re.M)
-    commands = ["kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager",
-                "kube-scheduler", "kube-proxy"]
+    commands = [
+        "kubeadm",
+        "kubelet",
+        "kubectl",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kube-proxy",
+    ]
     kbin = ctx.go_build(
-        "kubernetes", {"k8s.io/kubernetes": version}, [f"k8s.io/kubernetes/cmd/{c}" for c in commands],
-        replaces={m: f"{m} {staging}" for m in staged}, ldflags=_version_ldflags(version),
-        tags="selinux,notest,grpcnotrace", go_directive=go_line.group(1) if go_line else "",
+        "kubernetes",
+        {"k8s.io/kubernetes": version},
+        [f"k8s.io/kubernetes/cmd/{c}" for c in commands],
+        replaces={m: f"{m} {staging}" for m in staged},
+        ldflags=_version_ldflags(version),
+        tags="selinux,notest,grpcnotrace",
+        go_directive=go_line.group(1) if go_line else "",
     )
     bins = {c: kbin / c for c in commands}
     etcd_version = "v" + pins["ETCD_VERSION"]
-    ebin = ctx.go_build("etcd", {"go.etcd.io/etcd/server/v3": etcd_version}, ["go.etcd.io/etcd/server/v3"],
-                        ldflags="-s -w")
+    ebin = ctx.go_build(
+        "etcd", {"go.etcd.io/etcd/server/v3": etcd_version}, ["go.etcd.io/etcd/server/v3"], ldflags="-s -w"
+    )
     bins["etcd"] = ebin / "server"
-    cbin = ctx.go_build("coredns", {"github.com/coredns/coredns": "v" + pins["COREDNS_VERSION"]},
-                        ["github.com/coredns/coredns"], ldflags="-s -w")
+    cbin = ctx.go_build(
+        "coredns",
+        {"github.com/coredns/coredns": "v" + pins["COREDNS_VERSION"]},
+        ["github.com/coredns/coredns"],
+        ldflags="-s -w",
+    )
     bins["coredns"] = cbin / "coredns"
-    tbin = ctx.go_build("crictl", {"sigs.k8s.io/cri-tools": "v" + pins["CRICTL_VERSION"]},
-                        ["sigs.k8s.io/cri-tools/cmd/crictl"], ldflags="-s -w")
+    tbin = ctx.go_build(
+        "crictl",
+        {"sigs.k8s.io/cri-tools": "v" + pins["CRICTL_VERSION"]},
+        ["sigs.k8s.io/cri-tools/cmd/crictl"],
+        ldflags="-s -w",
+    )
     bins["crictl"] = tbin / "crictl"
-    lbin = ctx.go_build("local-path-provisioner",
-                        {"github.com/rancher/local-path-provisioner": pins["LOCAL_PATH_PROVISIONER_VERSION"]},
-                        ["github.com/rancher/local-path-provisioner"], ldflags="-s -w")
+    lbin = ctx.go_build(
+        "local-path-provisioner",
+        {"github.com/rancher/local-path-provisioner": pins["LOCAL_PATH_PROVISIONER_VERSION"]},
+        ["github.com/rancher/local-path-provisioner"],
+        ldflags="-s -w",
+    )
     bins["local-path-provisioner"] = lbin / "local-path-provisioner"
     pause = WORK / "go" / "pause" / "pause"
     if not pause.exists():
         pause.parent.mkdir(parents=True, exist_ok=True)
-        run(["gcc", "-Os", "-static", "-DVERSION=" + pins["PAUSE_VERSION"], "-o", str(pause),
-             str(k8s_dir / "build" / "pause" / "linux" / "pause.c")], what="gcc pause")
+        run(
+            [
+                "gcc",
+                "-Os",
+                "-static",
+                "-DVERSION=" + pins["PAUSE_VERSION"],
+                "-o",
+                str(pause),
+                str(k8s_dir / "build" / "pause" / "linux" / "pause.c"),
+            ],
+            what="gcc pause",
+        )
     bins["pause"] = pause
     return bins
 
@@ -103,7 +160,9 @@ def tiny_rootfs(name: str, files: dict[str, Path]) -> Path:
     for d in ("etc/ssl/certs", "tmp", "var/run", "usr/local/bin"):
         (tree / d).mkdir(parents=True, exist_ok=True)
     (tree / "tmp").chmod(0o1777)
-    (tree / "etc/passwd").write_text("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n")
+    (tree / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"
+    )
     (tree / "etc/group").write_text("root:x:0:\nnonroot:x:65532:\n")
     (tree / "etc/nsswitch.conf").write_text("hosts: files dns\n")
     shutil.copy("/etc/ssl/certs/ca-certificates.crt", tree / "etc/ssl/certs/ca-certificates.crt")
@@ -129,8 +188,11 @@ def component_images(ctx: Ctx, bins: dict[str, Path]) -> list[str]:
     for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
         tiny(f"registry.k8s.io/{c}:{version}", {f"/usr/local/bin/{c}": bins[c]}, [])
     tiny(f"registry.k8s.io/etcd:{pins['ETCD_IMAGE_TAG']}", {"/usr/local/bin/etcd": bins["etcd"]}, [])
-    tiny(f"registry.k8s.io/coredns/coredns:v{pins['COREDNS_VERSION']}", {"/coredns": bins["coredns"]},
-         ['ENTRYPOINT ["/coredns"]'])
+    tiny(
+        f"registry.k8s.io/coredns/coredns:v{pins['COREDNS_VERSION']}",
+        {"/coredns": bins["coredns"]},
+        ['ENTRYPOINT ["/coredns"]'],
+    )
     # kubeadm's pause image and containerd's sandbox image (kind's containerd config) are both pause.
     for tag in (pins["PAUSE_VERSION"], pins["SANDBOX_PAUSE_VERSION"]):
         tiny(f"registry.k8s.io/pause:{tag}", {"/pause": bins["pause"]}, ['ENTRYPOINT ["/pause"]', "USER 65535:65535"])
@@ -158,7 +220,9 @@ def storage_manifest(kind_dir: Path, pins: dict[str, str]) -> str:
     if not body:
         raise BuildError("defaultStorageManifest not found in kind's const_storage.go (kind changed?)")
     version = pins["LOCAL_PATH_PROVISIONER_VERSION"]
-    text = re.sub(r"` \+ storageProvisionerImage \+ `", f"{REPO_PREFIX}/local-path-provisioner:{version}", body.group(1))
+    text = re.sub(
+        r"` \+ storageProvisionerImage \+ `", f"{REPO_PREFIX}/local-path-provisioner:{version}", body.group(1)
+    )
     text = re.sub(r"` \+ storageHelperImage \+ `", f"{REPO_PREFIX}/local-path-helper:{version}", text)
     if "` +" in text:
         raise BuildError("unexpected constant in kind's storage manifest")
@@ -180,19 +244,51 @@ def preload(tree: Path, refs: list[str]) -> None:
         )
         images_tar = t / "images.tar"
         run(["docker", "save", "-o", str(images_tar), *refs], what="docker save node images")
-        daemon = subprocess.Popen(["containerd", "--config", str(t / "config.toml")],
-                                  stdout=(t / "containerd.log").open("w"), stderr=subprocess.STDOUT)
+        daemon = subprocess.Popen(
+            ["containerd", "--config", str(t / "config.toml")],
+            stdout=(t / "containerd.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
         try:
             for _ in range(100):
                 if sock.exists():
                     break
                 subprocess.run(["sleep", "0.1"], check=False)
-            run(["ctr", "--address", str(sock), "-n", "k8s.io", "images", "import", "--snapshotter", "overlayfs",
-                 str(images_tar)], what="ctr import node images")
+            run(
+                [
+                    "ctr",
+                    "--address",
+                    str(sock),
+                    "-n",
+                    "k8s.io",
+                    "images",
+                    "import",
+                    "--snapshotter",
+                    "overlayfs",
+                    str(images_tar),
+                ],
+                what="ctr import node images",
+            )
             for ref in refs:
-                full = ref if ref.count("/") >= 2 or ref.startswith(("registry.k8s.io", "docker.io")) else f"docker.io/{ref}"
-                run(["ctr", "--address", str(sock), "-n", "k8s.io", "images", "label", full,
-                     "io.cri-containerd.pinned=pinned"], what="ctr pin image")
+                full = (
+                    ref
+                    if ref.count("/") >= 2 or ref.startswith(("registry.k8s.io", "docker.io"))
+                    else f"docker.io/{ref}"
+                )
+                run(
+                    [
+                        "ctr",
+                        "--address",
+                        str(sock),
+                        "-n",
+                        "k8s.io",
+                        "images",
+                        "label",
+                        full,
+                        "io.cri-containerd.pinned=pinned",
+                    ],
+                    what="ctr pin image",
+                )
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)
@@ -230,10 +326,13 @@ def build(ctx: Ctx, ref: str) -> None:
     shutil.copyfile(HERE / "files/default-cni.yaml", tree / "kind/manifests/default-cni.yaml")
     (tree / "etc/cni/net.d").mkdir(parents=True, exist_ok=True)
     (tree / "etc/cni/net.d/10-datapipeline-ptp.conflist").write_text(
-        (HERE / "files/10-ptp.conflist").read_text().replace("@POD_SUBNET@", POD_SUBNET))
+        (HERE / "files/10-ptp.conflist").read_text().replace("@POD_SUBNET@", POD_SUBNET)
+    )
     shutil.copyfile(HERE / "files/dp-entrypoint", tree / "usr/local/bin/dp-entrypoint")
     (tree / "usr/local/bin/dp-entrypoint").chmod(0o755)
-    ctx.chroot(tree, """
+    ctx.chroot(
+        tree,
+        """
         ctr oci spec | jq '.hooks.createContainer[.hooks.createContainer| length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \\
           | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json
         find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete
@@ -244,7 +343,9 @@ def build(ctx: Ctx, ref: str) -> None:
         ln -sf /usr/lib/systemd/systemd /sbin/init
         systemctl enable kubelet.service containerd.service undo-mount-hacks.service
         systemctl mask systemd-binfmt.service
-        """, what="configure node rootfs")
+        """,
+        what="configure node rootfs",
+    )
     preload(tree, preloaded)
     rootfs_ref = ref.replace(":", ":rootfs-", 1)
     ctx.docker_import(tree, rootfs_ref, ["ENV container=docker"])
@@ -266,7 +367,16 @@ RECIPES = [
         version=k8s_version,
         build=build,
         inputs=["images/kind-node/files"],
-        pins=["KUBERNETES_VERSION", "KIND_VERSION", "ETCD_VERSION", "ETCD_IMAGE_TAG", "COREDNS_VERSION",
-              "CRICTL_VERSION", "LOCAL_PATH_PROVISIONER_VERSION", "PAUSE_VERSION", "SANDBOX_PAUSE_VERSION"],
+        pins=[
+            "KUBERNETES_VERSION",
+            "KIND_VERSION",
+            "ETCD_VERSION",
+            "ETCD_IMAGE_TAG",
+            "COREDNS_VERSION",
+            "CRICTL_VERSION",
+            "LOCAL_PATH_PROVISIONER_VERSION",
+            "PAUSE_VERSION",
+            "SANDBOX_PAUSE_VERSION",
+        ],
     ),
 ]

@@ -59,8 +59,15 @@ def log(message: str) -> None:
     print(f"[images] {message}", flush=True)
 
 
-def run(cmd: list[str], *, what: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-        input_bytes: bytes | None = None, quiet: bool = True) -> str:
+def run(
+    cmd: list[str],
+    *,
+    what: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input_bytes: bytes | None = None,
+    quiet: bool = True,
+) -> str:
     """Run a command; its output goes to a log file under WORK/logs and is shown only on failure."""
     logs = WORK / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -68,8 +75,13 @@ def run(cmd: list[str], *, what: str, cwd: Path | None = None, env: dict[str, st
     started = time.monotonic()
     with logfile.open("wb") as out:
         proc = subprocess.run(
-            cmd, cwd=cwd, env={**os.environ, **(env or {})}, input=input_bytes,
-            stdout=out if quiet else None, stderr=subprocess.STDOUT if quiet else None, check=False,
+            cmd,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            input=input_bytes,
+            stdout=out if quiet else None,
+            stderr=subprocess.STDOUT if quiet else None,
+            check=False,
         )
     if proc.returncode != 0:
         tail = logfile.read_text(errors="replace").splitlines()[-25:]
@@ -90,8 +102,13 @@ def digest(*parts: str | bytes | Path) -> str:
     for part in parts:
         if isinstance(part, Path):
             # Byte code that a test run leaves next to the sources is not an input.
-            files = sorted(p for p in part.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                           and p.suffix != ".pyc") if part.is_dir() else [part]
+            files = (
+                sorted(
+                    p for p in part.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+                )
+                if part.is_dir()
+                else [part]
+            )
             for f in files:
                 h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f).encode())
                 h.update(f.read_bytes())
@@ -111,9 +128,18 @@ class Ctx:
     refs: dict[str, str] = field(default_factory=dict)  # name -> image ref of images built so far
 
     # ----- Go
-    def go_build(self, name: str, requires: dict[str, str], packages: list[str], *,
-                 replaces: dict[str, str] | None = None, ldflags: str = "", tags: str = "",
-                 cgo: bool = False, go_directive: str = "") -> Path:
+    def go_build(
+        self,
+        name: str,
+        requires: dict[str, str],
+        packages: list[str],
+        *,
+        replaces: dict[str, str] | None = None,
+        ldflags: str = "",
+        tags: str = "",
+        cgo: bool = False,
+        go_directive: str = "",
+    ) -> Path:
         """`go build` PACKAGES of the modules REQUIRES ({module: version}) from the module proxy into
         WORK/go/NAME/bin (a scratch module, so the modules' own `replace ./...` lines do not apply;
         REPLACES pins those). Returns the bin folder. The Go build cache makes a rebuild cheap."""
@@ -141,8 +167,12 @@ class Ctx:
             cmd += ["-tags", tags]
         if ldflags:
             cmd += ["-ldflags", ldflags]
-        run(cmd + packages, what=f"go build {name}", cwd=mod,
-            env={"CGO_ENABLED": "1" if cgo else "0", "GOFLAGS": "-mod=mod -buildvcs=false"})
+        run(
+            cmd + packages,
+            what=f"go build {name}",
+            cwd=mod,
+            env={"CGO_ENABLED": "1" if cgo else "0", "GOFLAGS": "-mod=mod -buildvcs=false"},
+        )
         stamp.write_text(key)
         return out
 
@@ -165,8 +195,11 @@ class Ctx:
             return tree
         if shutil.which("debootstrap") is None and os.geteuid() == 0 and shutil.which("apt-get"):
             log("  installing debootstrap (apt-get)")
-            run(["apt-get", "install", "-y", "-qq", "debootstrap"], what="apt-get install debootstrap",
-                env={"DEBIAN_FRONTEND": "noninteractive"})
+            run(
+                ["apt-get", "install", "-y", "-qq", "debootstrap"],
+                what="apt-get install debootstrap",
+                env={"DEBIAN_FRONTEND": "noninteractive"},
+            )
         need_tool("debootstrap", "apt-get install debootstrap")
         shutil.rmtree(tree, ignore_errors=True)
         tree.parent.mkdir(parents=True, exist_ok=True)
@@ -176,8 +209,14 @@ class Ctx:
             cmd.append("--include=" + ",".join(pkgs))
         run(cmd + [DEBIAN_SUITE, str(tree), DEBIAN_MIRROR], what=f"debootstrap {name}")
         # Smaller images: no apt lists, caches, docs or man pages.
-        for sub in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
-                    "usr/share/locale", "usr/share/info"):
+        for sub in (
+            "var/cache/apt/archives",
+            "var/lib/apt/lists",
+            "usr/share/doc",
+            "usr/share/man",
+            "usr/share/locale",
+            "usr/share/info",
+        ):
             p = tree / sub
             if p.is_dir():
                 for child in p.iterdir():
@@ -201,8 +240,15 @@ class Ctx:
         """Run a bash SCRIPT inside TREE (with /proc, /dev and the host's DNS), e.g. pip installs."""
         shutil.copy("/etc/resolv.conf", tree / "etc" / "resolv.conf")
         with mounted(tree):
-            run(["chroot", str(tree), "/bin/bash", "-euo", "pipefail", "-c", script], what=what,
-                env={"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+            run(
+                ["chroot", str(tree), "/bin/bash", "-euo", "pipefail", "-c", script],
+                what=what,
+                env={
+                    "DEBIAN_FRONTEND": "noninteractive",
+                    "LC_ALL": "C.UTF-8",
+                    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                },
+            )
         (tree / "etc" / "resolv.conf").write_text("")
 
     # ----- Docker
@@ -211,11 +257,13 @@ class Ctx:
         cmd = ["docker", "import"]
         for change in changes:
             cmd += ["--change", change]
-        tar = subprocess.Popen(["tar", "--numeric-owner", "--exclude=./.complete", "-C", str(tree), "-c", "."],
-                               stdout=subprocess.PIPE)
+        tar = subprocess.Popen(
+            ["tar", "--numeric-owner", "--exclude=./.complete", "-C", str(tree), "-c", "."], stdout=subprocess.PIPE
+        )
         started = time.monotonic()
-        proc = subprocess.Popen(cmd + ["-", ref], stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            cmd + ["-", ref], stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         assert tar.stdout is not None
         tar.stdout.close()  # only docker reads the pipe: if it dies, tar gets SIGPIPE instead of blocking
         _, err = proc.communicate()
@@ -289,7 +337,9 @@ def load_recipes(profile: str) -> dict[str, Recipe]:
             if profile not in recipe.profiles:
                 continue
             if recipe.name in recipes:
-                raise BuildError(f"image {recipe.name!r} has two {profile} recipes: {recipes[recipe.name].source_file} and {path}")
+                raise BuildError(
+                    f"image {recipe.name!r} has two {profile} recipes: {recipes[recipe.name].source_file} and {path}"
+                )
             # A recipe defined in a shared module names that module itself (its hash input).
             recipe.source_file = recipe.source_file or path
             recipes[recipe.name] = recipe
@@ -359,10 +409,17 @@ def refs(profile: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--profile", default=os.environ.get("DP_IMAGE_PROFILE", "upstream"), choices=PROFILES,
-                        help="image profile (default: $DP_IMAGE_PROFILE, else upstream)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--profile",
+        default=os.environ.get("DP_IMAGE_PROFILE", "upstream"),
+        choices=PROFILES,
+        help="image profile (default: $DP_IMAGE_PROFILE, else upstream)",
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the images that are missing or whose inputs changed")
     b.add_argument("names", nargs="*", help="images to build (default: every image of the profile)")

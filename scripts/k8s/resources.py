@@ -84,18 +84,28 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"namespace": key[0], "pod": key[1], "working_set": used.get(key, 0), "request": req, "limit": lim})
     print(f"{'NAMESPACE':16} {'POD':52} {'USED MiB':>9} {'REQ MiB':>8} {'LIM MiB':>8}")
     for r in rows:
-        print(f"{r['namespace']:16} {r['pod'][:52]:52} {mib(r['working_set']):>9} {mib(r['request']):>8} {mib(r['limit']):>8}")
+        print(
+            f"{r['namespace']:16} {r['pod'][:52]:52} {mib(r['working_set']):>9} {mib(r['request']):>8} {mib(r['limit']):>8}"
+        )
     total_used = sum(r["working_set"] for r in rows)
     total_req = sum(r["request"] for r in rows)
     total_lim = sum(r["limit"] for r in rows)
     print(f"{'pods, total':69} {mib(total_used):>9} {mib(total_req):>8} {mib(total_lim):>8}")
     print(f"node container ({node}), docker stats: {node_usage} (pods + kubelet, containerd, etcd, apiserver, ...)")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "node_container_bytes": node_bytes, "pods_working_set_bytes": total_used,
-        "pods_request_bytes": total_req, "pods_limit_bytes": total_lim, "pods": rows,
-    }, indent=2))
+    REPORT.write_text(
+        json.dumps(
+            {
+                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "node_container_bytes": node_bytes,
+                "pods_working_set_bytes": total_used,
+                "pods_request_bytes": total_req,
+                "pods_limit_bytes": total_lim,
+                "pods": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"written: {REPORT.relative_to(ROOT)}")
     return 0
 

@@ -32,7 +32,9 @@ HOST_BOOTSTRAP = "127.0.0.1:31092"  # k8s/kind-cluster.yaml extraPortMappings ->
 S3_SECRET = ("spark-s3-credentials", SPARK_NS)
 MINIO_SERVICE = ("svc/minio", 80)
 # helm from `task bootstrap` (.local/bin) unless one is on PATH.
-HELM = shutil.which("helm") or str(ROOT / ".local" / "bin" / "helm")  # in both s3 modes: the MinIO tenant's and the stand-in's service
+HELM = shutil.which("helm") or str(
+    ROOT / ".local" / "bin" / "helm"
+)  # in both s3 modes: the MinIO tenant's and the stand-in's service
 
 
 def why_not_runnable() -> str | None:
@@ -41,7 +43,9 @@ def why_not_runnable() -> str | None:
             return f"{tool} is not installed: the kind e2e tests need a Docker engine, kubectl and helm"
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         return "no Docker engine is running: start dockerd, then `task k8s:up`"
-    proc = subprocess.run(["kubectl", "config", "get-contexts", "-o", "name"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["kubectl", "config", "get-contexts", "-o", "name"], capture_output=True, text=True, check=False
+    )
     if CONTEXT not in proc.stdout.split():
         return f"no kube context {CONTEXT}: run `task k8s:up` first"
     return None

@@ -19,6 +19,10 @@ from collections import Counter
 
 import kindlib
 import pytest
+
+from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
+from datapipeline.ingest.config import TABLES, Lake
+from datapipeline.producer import produce
 from reconcile import (
     GOLD_SQL,
     ORDERS_SQL,
@@ -30,10 +34,6 @@ from reconcile import (
     orders_as_tuples,
     unique_events,
 )
-
-from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
-from datapipeline.ingest.config import TABLES, Lake
-from datapipeline.producer import produce
 
 N = 900  # the local end-to-end test's batch (tests/ingest/test_ingest_e2e.py): seed 7 covers every kind
 OPTIONS = GeneratorOptions(duplicate_rate=0.06, out_of_order_rate=0.08, malformed_rate=0.05)
@@ -62,10 +62,13 @@ def test_the_batch_covers_every_kind(batch):
     kinds = Counter(r.kind for r in batch)
     assert kinds["duplicate"] >= 20 and kinds["malformed"] >= 21
     assert {r.malformed_kind for r in batch if r.kind == "malformed"} == set(MALFORMED_KINDS)
-    late = sum(1 for a, b in itertools.pairwise(batch) if a.event and b.event and b.event["event_time"] < a.event["event_time"])
+    late = sum(
+        1 for a, b in itertools.pairwise(batch) if a.event and b.event and b.event["event_time"] < a.event["event_time"]
+    )
     assert late >= 20
 
 
+@pytest.mark.timeout(2400)  # a Spark job on a 2-core kind node: ~10 min seen
 def test_spark_application_lands_every_record_exactly_once(batch, s3):
     started = time.monotonic()
     state = kindlib.apply_and_wait(kindlib.ROOT / "k8s/spark/ingest.yaml", "ingest", timeout_s=20 * 60)
@@ -74,7 +77,7 @@ def test_spark_application_lands_every_record_exactly_once(batch, s3):
     t = LAKE.tables
 
     # bronze: every record once, by its Kafka coordinates, on all three partitions.
-    bronze = delta_rs_rows(t["bronze"], s3, "SELECT partition, \"offset\" FROM {table}")
+    bronze = delta_rs_rows(t["bronze"], s3, 'SELECT partition, "offset" FROM {table}')
     coords = Counter((r["partition"], r["offset"]) for r in bronze)
     assert len(bronze) == N and len(coords) == N
     ends = kindlib.end_offsets(kindlib.TOPIC)
@@ -96,19 +99,22 @@ def test_spark_application_lands_every_record_exactly_once(batch, s3):
     assert set(TABLES) == set(t)
 
 
+@pytest.mark.timeout(2400)
 def test_helm_test_passes(batch, s3):
     """`helm test` produces its own events and waits for them in silver: run the ingest app again
     while it waits (the chart never runs jobs by itself)."""
     helm = subprocess.Popen(
         [kindlib.HELM, "test", "datapipeline", "--namespace", kindlib.NS, "--kube-context", kindlib.CONTEXT,
-         "--timeout", "15m", "--logs"],
+         "--timeout", "30m", "--logs"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         kindlib.wait_for_log("datapipeline-smoke-test", "produced", timeout_s=300)
         kindlib.delete_application("ingest")
-        assert kindlib.apply_and_wait(kindlib.ROOT / "k8s/spark/ingest.yaml", "ingest", timeout_s=15 * 60) == "COMPLETED"
-        out, _ = helm.communicate(timeout=15 * 60)
+        assert (
+            kindlib.apply_and_wait(kindlib.ROOT / "k8s/spark/ingest.yaml", "ingest", timeout_s=15 * 60) == "COMPLETED"
+        )
+        out, _ = helm.communicate(timeout=30 * 60)
     finally:
         if helm.poll() is None:
             helm.kill()
