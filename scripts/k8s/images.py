@@ -30,7 +30,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -207,7 +206,7 @@ class Ctx:
         cmd = ["debootstrap", f"--variant={variant}"]
         if pkgs:
             cmd.append("--include=" + ",".join(pkgs))
-        run(cmd + [DEBIAN_SUITE, str(tree), DEBIAN_MIRROR], what=f"debootstrap {name}")
+        run([*cmd, DEBIAN_SUITE, str(tree), DEBIAN_MIRROR], what=f"debootstrap {name}")
         # Smaller images: no apt lists, caches, docs or man pages.
         for sub in (
             "var/cache/apt/archives",
@@ -262,7 +261,7 @@ class Ctx:
         )
         started = time.monotonic()
         proc = subprocess.Popen(
-            cmd + ["-", ref], stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*cmd, "-", ref], stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         assert tar.stdout is not None
         tar.stdout.close()  # only docker reads the pipe: if it dies, tar gets SIGPIPE instead of blocking
@@ -277,7 +276,7 @@ class Ctx:
         cmd = ["docker", "build", "-f", str(dockerfile), "-t", ref]
         for k, v in (build_args or {}).items():
             cmd += ["--build-arg", f"{k}={v}"]
-        run(cmd + [str(context)], what=f"docker build {ref.split('/')[-1]}", env={"DOCKER_BUILDKIT": "0"})
+        run([*cmd, str(context)], what=f"docker build {ref.split('/')[-1]}", env={"DOCKER_BUILDKIT": "0"})
 
 
 def binary_name(package: str) -> str:

@@ -84,9 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"namespace": key[0], "pod": key[1], "working_set": used.get(key, 0), "request": req, "limit": lim})
     print(f"{'NAMESPACE':16} {'POD':52} {'USED MiB':>9} {'REQ MiB':>8} {'LIM MiB':>8}")
     for r in rows:
-        print(
-            f"{r['namespace']:16} {r['pod'][:52]:52} {mib(r['working_set']):>9} {mib(r['request']):>8} {mib(r['limit']):>8}"
-        )
+        used, req, lim = mib(r["working_set"]), mib(r["request"]), mib(r["limit"])
+        print(f"{r['namespace']:16} {r['pod'][:52]:52} {used:>9} {req:>8} {lim:>8}")
     total_used = sum(r["working_set"] for r in rows)
     total_req = sum(r["request"] for r in rows)
     total_lim = sum(r["limit"] for r in rows)

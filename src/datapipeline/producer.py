@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from datapipeline import kafka_admin
 from datapipeline.events.contract import TRANSPORT_MAX_BYTES
 from datapipeline.events.generator import GeneratorOptions, Record, generate
 
@@ -93,27 +94,6 @@ def produce(
     return result
 
 
-def ensure_topic(bootstrap: str, topic: str, partitions: int, timeout_s: float = 15.0) -> bool:
-    """Create ``topic`` with ``partitions`` if it does not exist; True when created."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    timeout_ms = int(timeout_s * 1000)
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap.split(","), request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms
-    )
-    try:
-        if topic in admin.list_topics():
-            return False
-        try:
-            admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
-        except TopicAlreadyExistsError:
-            return False
-        return True
-    finally:
-        admin.close()
-
-
 def _one_line(exc: BaseException) -> str:
     """``KafkaTimeoutError: Unable to bootstrap from [...]``: the error's name and its first line."""
     name = type(exc).__name__
@@ -187,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         check_kafka(args.bootstrap)
-        if ensure_topic(args.bootstrap, args.topic, args.partitions):
+        if kafka_admin.create_topic(args.bootstrap, args.topic, args.partitions):
             print(f"created topic {args.topic} ({args.partitions} partitions)", file=sys.stderr)
     except PreflightError as exc:
         print(f"produce: error: {exc}", file=sys.stderr)

@@ -252,17 +252,5 @@ def reconcile_lake(spark, lake: Lake, s3: S3Settings, records: list[Record], par
     return out
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The next offset of every partition of ``topic`` (Kafka's log end offsets)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
-
-
 def job_env(lake) -> dict[str, str]:
     return {**os.environ, **lake.env(), "PYTHONUNBUFFERED": "1"}

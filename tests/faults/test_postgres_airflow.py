@@ -20,11 +20,12 @@ from datetime import timedelta
 
 import faultreport
 import pytest
-from faultlib import LakeWatcher, Slice, end_offsets, reconcile_lake, relabel, start_until_healthy
+from faultlib import LakeWatcher, Slice, reconcile_lake, relabel, start_until_healthy
 
 from datapipeline.airflow_client import FINISHED, AirflowApiError, AirflowClient
 from datapipeline.events.generator import BASE_TIME, GeneratorOptions, generate
 from datapipeline.ingest.config import Lake
+from datapipeline.kafka_admin import end_offsets
 from datapipeline.lake_cli import lake_from_env
 from datapipeline.local.platform import AIRFLOW
 from datapipeline.producer import produce

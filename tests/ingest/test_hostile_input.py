@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from datapipeline.events.generator import ACCEPTED_KINDS, HOSTILE_KINDS, QUARANTINED_KINDS, GeneratorOptions, generate
 from datapipeline.ingest.job import run
+from datapipeline.kafka_admin import end_offsets
 from datapipeline.producer import produce
 from reconcile import (
     ORDERS_SQL,
@@ -32,15 +32,6 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 N = 500
 CORPUS = GeneratorOptions(kinds=HOSTILE_KINDS, malformed_rate=0.2, duplicate_rate=0.05, out_of_order_rate=0.05)
-
-
-def end_offsets(bootstrap: str, topic: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        return sum(consumer.end_offsets(parts).values())
-    finally:
-        consumer.close()
 
 
 def test_hostile_corpus_in_continuous_mode(lake, lake_spark):
@@ -66,7 +57,7 @@ def test_hostile_corpus_in_continuous_mode(lake, lake_spark):
         silver = {r["event_id"]: r for r in spark_rows(lake_spark, tables["silver_events"])}
 
         # Nothing lost: bronze = consumed offsets = parsed + quarantined.
-        assert len(bronze) == N == end_offsets(bootstrap, lake.topic)
+        assert len(bronze) == N == sum(end_offsets(bootstrap, lake.topic).values())
         parsed = sum(1 for r in records if r.kind != "malformed")
         assert parsed + len(quarantine) == N
         assert set(quarantine) <= set(bronze)

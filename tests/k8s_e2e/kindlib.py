@@ -15,9 +15,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from datapipeline.bench.platform import end_offsets as _end_offsets
+from datapipeline import kafka_admin
 from datapipeline.ingest.config import Lake
 from datapipeline.spark.session import S3Settings
 
@@ -30,11 +31,10 @@ TOPIC = "orders.events"
 HOST_BOOTSTRAP = "127.0.0.1:31092"  # k8s/kind-cluster.yaml extraPortMappings -> the external listener
 # The S3 keys the chart gives the Spark jobs (the same in every s3.mode).
 S3_SECRET = ("spark-s3-credentials", SPARK_NS)
+# In both s3 modes: the MinIO tenant's and the stand-in's service.
 MINIO_SERVICE = ("svc/minio", 80)
 # helm from `task bootstrap` (.local/bin) unless one is on PATH.
-HELM = shutil.which("helm") or str(
-    ROOT / ".local" / "bin" / "helm"
-)  # in both s3 modes: the MinIO tenant's and the stand-in's service
+HELM = shutil.which("helm") or str(ROOT / ".local" / "bin" / "helm")
 
 
 def why_not_runnable() -> str | None:
@@ -148,7 +148,7 @@ def reset_topic(topic: str, partitions: int) -> None:
 
 
 def end_offsets(topic: str) -> dict[int, int]:
-    return _end_offsets(HOST_BOOTSTRAP, topic)
+    return kafka_admin.end_offsets(HOST_BOOTSTRAP, topic)
 
 
 def delete_application(name: str) -> None:
@@ -178,11 +178,35 @@ def apply_and_wait(manifest: Path, name: str, timeout_s: float) -> str:
             last = state
         if state in FINAL_STATES:
             break
+        unschedulable = _unschedulable(name)
+        if unschedulable:
+            print(f"  {name}: gave up, a pod cannot be scheduled: {unschedulable}", flush=True)
+            print(kubectl("describe", "node", check=False).partition("Allocated resources:")[2][:1500])
+            break
         time.sleep(5)
     if state != "COMPLETED":
         print(json.dumps(status, indent=2))
         print(kubectl("-n", SPARK_NS, "logs", f"{name}-driver", "--tail=80", check=False))
     return state
+
+
+UNSCHEDULABLE_GRACE_S = 120  # the scheduler retries; longer than this Pending means it never fits
+
+
+def _unschedulable(app: str) -> str:
+    """The scheduler's message for a pod of APP that has been Unschedulable for longer than the
+    grace period ('' if none): a run that cannot fit on the node fails in minutes with the reason,
+    not at the test's timeout."""
+    raw = kubectl(
+        "-n", SPARK_NS, "get", "pods", "-l", f"sparkoperator.k8s.io/app-name={app}", "-o", "json", check=False
+    )
+    for pod in json.loads(raw).get("items", []) if raw else []:
+        for cond in pod.get("status", {}).get("conditions", []):
+            if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
+                since = datetime.fromisoformat(cond["lastTransitionTime"].replace("Z", "+00:00"))
+                if (datetime.now(UTC) - since).total_seconds() > UNSCHEDULABLE_GRACE_S:
+                    return f"{pod['metadata']['name']}: {cond.get('message', '')}"
+    return ""
 
 
 def wait_for_log(pod: str, text: str, timeout_s: float, namespace: str = NS) -> None:

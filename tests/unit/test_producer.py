@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from datapipeline import producer
+from datapipeline import kafka_admin, producer
 from datapipeline.ingest import preflight
 
 
@@ -39,7 +39,7 @@ def test_unreachable_kafka_is_one_line(closed_port, capsys, monkeypatch):
 def test_kafka_failing_after_the_preflight_is_one_line(closed_port, capsys, monkeypatch):
     """The broker answered the preflight, then the topic check fails (a real kafka-python error)."""
     monkeypatch.setattr(preflight, "check_kafka", lambda *_a, **_k: None)
-    monkeypatch.setattr(producer, "ensure_topic", partial(producer.ensure_topic, timeout_s=1.0))
+    monkeypatch.setattr(kafka_admin, "create_topic", partial(kafka_admin.create_topic, timeout_s=1.0))
     bootstrap = f"127.0.0.1:{closed_port}"
     assert producer.main(["--bootstrap", bootstrap, "--topic", "t", "--count", "1"]) == 2
     line = _one_error_line(capsys)
@@ -51,7 +51,7 @@ def test_kafka_failing_while_sending_is_one_line(capsys, monkeypatch):
         raise KafkaTimeoutError("Unable to bootstrap from ['127.0.0.1:1']")
 
     monkeypatch.setattr(preflight, "check_kafka", lambda *_a, **_k: None)
-    monkeypatch.setattr(producer, "ensure_topic", lambda *_a, **_k: False)
+    monkeypatch.setattr(kafka_admin, "create_topic", lambda *_a, **_k: False)
     monkeypatch.setattr(producer, "produce", no_broker)
     assert producer.main(["--bootstrap", "127.0.0.1:1", "--topic", "t", "--count", "1"]) == 1
     line = _one_error_line(capsys)

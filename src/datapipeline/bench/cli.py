@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-from datapipeline import paths, versions
+from datapipeline import kafka_admin, paths, versions
 from datapipeline.bench import stats
 
 RESULTS_DIR = paths.LOCAL_DIR / "bench"
@@ -189,7 +189,7 @@ def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, resu
         bench_platform.create_topic(bootstrap, topic, 3)
         bulk = bench_platform.produce_generated(bootstrap, topic, size.records, seed=1, rate=None)
         result.setdefault("produce", {})["bulk"] = bulk
-        bulk_end = bench_platform.end_offsets(bootstrap, topic)
+        bulk_end = kafka_admin.end_offsets(bootstrap, topic)
     prog.line(
         f"  produced {bulk['records']:,} records, {bulk['bytes'] / stats.MIB:.1f} MB, "
         f"{bulk['achieved_rate']:,.0f} rec/s"
@@ -336,7 +336,7 @@ def _continuous(mode, spark, phases, bench_platform, cfg, size, args, result, la
                 )
                 produced = fut.result()
             prog.line(f"  produced {produced['records']:,} at {produced['achieved_rate']:,.0f} ev/s")
-            target = sum(bench_platform.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
+            target = sum(kafka_admin.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
             produced["drain_seconds"] = phases.drain(bronze_query, target, timeout_s=max(60.0, size.duration_s * 2))
             produced["micro_batches"] = phases.batch_stats(bronze_query)
             if mode == "full":

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from datapipeline import kafka_admin
 from datapipeline.local.config import PlatformConfig, free_ports, private_root
 from datapipeline.local.platform import LocalPlatform
 
@@ -63,30 +64,5 @@ def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
     """The benchmark topic, with ``message.timestamp.type=LogAppendTime``: a record's Kafka
     timestamp is the moment the broker appended it (it is produced from then on), so freshness
     does not count time a CPU-starved producer client kept the record in its own buffer."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=15_000)
-    try:
-        admin.create_topics(
-            [
-                NewTopic(
-                    topic,
-                    num_partitions=partitions,
-                    replication_factor=1,
-                    topic_configs={"message.timestamp.type": "LogAppendTime"},
-                )
-            ]
-        )
-    finally:
-        admin.close()
-
-
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
+    if not kafka_admin.create_topic(bootstrap, topic, partitions, configs={"message.timestamp.type": "LogAppendTime"}):
+        raise RuntimeError(f"benchmark topic {topic} exists already: the run needs a fresh topic")

@@ -1,7 +1,7 @@
 """ZooKeeper and a single Kafka broker in ZooKeeper mode, from the Maven Central jars.
 
 Both run as ``java -cp '.local/jars/kafka/*' <main class> <properties>`` with config files
-written here; topics are created on demand (auto-create on, or :func:`create_topic`).
+written here; topics are created on demand (auto-create on, or :func:`datapipeline.kafka_admin.create_topic`).
 """
 
 from __future__ import annotations
@@ -145,19 +145,3 @@ class Kafka(JavaService):
             return len(brokers) == 1
         finally:
             admin.close()
-
-
-def create_topic(bootstrap: str, name: str, partitions: int = 3) -> bool:
-    """Create a topic if missing; True when it was created now. Replication factor 1 (one broker)."""
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-    try:
-        admin.create_topics([NewTopic(name=name, num_partitions=partitions, replication_factor=1)])
-        return True
-    except TopicAlreadyExistsError:
-        return False
-    finally:
-        admin.close()

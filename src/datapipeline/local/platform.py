@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 
+from datapipeline import kafka_admin
 from datapipeline.ingest.config import QUERIES
 from datapipeline.local.airflow import (
     ADMIN_USER,
@@ -14,7 +15,7 @@ from datapipeline.local.airflow import (
     AirflowTriggerer,
 )
 from datapipeline.local.config import LAKE_BUCKET, PlatformConfig
-from datapipeline.local.kafka import Kafka, ZooKeeper, create_topic
+from datapipeline.local.kafka import Kafka, ZooKeeper
 from datapipeline.local.minio import MinIO
 from datapipeline.local.postgres import PostgreSQL
 from datapipeline.local.secrets import Secrets, load_or_create
@@ -116,7 +117,7 @@ class LocalPlatform:
         return ADMIN_USER, self.secrets.airflow_admin_password
 
     def create_topic(self, name: str, partitions: int = 3) -> bool:
-        return create_topic(self.kafka_bootstrap, name, partitions)
+        return kafka_admin.create_topic(self.kafka_bootstrap, name, partitions)
 
     def client_env(self) -> dict[str, str]:
         """Environment for jobs and tools that talk to this platform (see `task local:env`)."""
