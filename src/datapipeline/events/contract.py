@@ -69,17 +69,6 @@ from __future__ import annotations
 
 import re
 
-from pyspark.sql.types import (
-    ArrayType,
-    DecimalType,
-    IntegerType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
-
 SCHEMA_VERSION = 1
 EVENT_TYPES = ("created", "paid", "shipped", "delivered", "cancelled")
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "JPY")
@@ -102,9 +91,6 @@ TRANSPORT_MAX_BYTES = 4 * MAX_VALUE_BYTES
 # Deepest array/object nesting accepted (Spark's JSON parser refuses deeper documents; the
 # parser wraps the value once to detect trailing data, which costs one level of the 1000).
 MAX_NESTING_DEPTH = 999
-# Money: decimal with 2 places; large enough for any single order.
-MONEY = DecimalType(18, 2)
-
 # The top-level fields of the contract, in order. Anything else is an "extra".
 FIELDS = (
     "schema_version",
@@ -116,33 +102,6 @@ FIELDS = (
     "amount",
     "currency",
     "items",
-)
-
-ITEM_SCHEMA = StructType(
-    [
-        StructField("sku", StringType()),
-        StructField("quantity", IntegerType()),
-        StructField("unit_price", MONEY),
-    ]
-)
-
-# A valid, parsed event as the parser emits it (typed, flattened customer). Required-ness is
-# enforced by the parser, not by Delta NOT NULL constraints (unsupported inside arrays).
-EVENT_SCHEMA = StructType(
-    [
-        StructField("schema_version", IntegerType()),
-        StructField("event_id", StringType()),
-        StructField("order_id", StringType()),
-        StructField("event_type", StringType()),
-        StructField("event_time", TimestampType()),
-        StructField("customer_id", StringType()),
-        StructField("customer_country", StringType()),
-        StructField("amount", MONEY),
-        StructField("currency", StringType()),
-        StructField("items", ArrayType(ITEM_SCHEMA, containsNull=True)),
-        # Unknown top-level fields: name -> JSON text of the value.
-        StructField("extras", MapType(StringType(), StringType()), nullable=True),
-    ]
 )
 
 # The state of an order is its greatest event under this key: a cancellation is terminal
@@ -182,4 +141,3 @@ def describe() -> str:
 
 if __name__ == "__main__":  # python -m datapipeline.events.contract
     print(describe())
-    print(EVENT_SCHEMA.simpleString())

@@ -14,7 +14,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from datapipeline.events.contract import EVENT_TYPES, MONEY
+from datapipeline.events.contract import EVENT_TYPES
+from datapipeline.ingest.schema import MONEY
 
 KEYS = ("minute", "currency")
 COUNT_COLUMNS = tuple(f"{t}_events" for t in EVENT_TYPES)

@@ -22,7 +22,6 @@ from pyspark.sql import functions as F
 from datapipeline.events.contract import (
     CONTROL_CHARACTERS,
     CURRENCIES,
-    EVENT_SCHEMA,
     EVENT_TIME_PATTERN,
     EVENT_TYPES,
     FIELDS,
@@ -30,10 +29,10 @@ from datapipeline.events.contract import (
     MAX_EVENT_TIME,
     MAX_VALUE_BYTES,
     MIN_EVENT_TIME,
-    MONEY,
     SCHEMA_VERSION,
     Reason,
 )
+from datapipeline.ingest.schema import EVENT_SCHEMA, MONEY
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 _BOM = "EFBBBF"  # hex of the UTF-8 byte-order mark

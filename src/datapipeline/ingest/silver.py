@@ -22,7 +22,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, IntegerType, LongType, StringType, StructField, StructType
 from pyspark.sql.window import Window
 
-from datapipeline.events.contract import EVENT_SCHEMA, EXTRA_COLUMN_NAME, STATE_ORDER, Reason
+from datapipeline.events.contract import EXTRA_COLUMN_NAME, STATE_ORDER, Reason
+from datapipeline.ingest.schema import EVENT_SCHEMA
 
 # silver_events: the contract's event plus the Kafka coordinates of its first delivery.
 EVENTS_SCHEMA = StructType(
