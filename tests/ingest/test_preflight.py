@@ -61,17 +61,3 @@ def test_job_exits_with_one_line_on_wrong_credentials(lake):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ingest: error:")]
     assert len(errors) == 1 and "S3 credentials rejected" in errors[0], proc.stderr
     assert "wr0ng-s3cret-xyz" not in proc.stderr  # the secret is never echoed
-
-
-@pytest.mark.jvm  # refused once the Spark session is up
-def test_job_refuses_the_checkpoint_of_the_single_query_job(lake, tmp_path):
-    """A checkpoint with batches directly in it (the single-query job of before) would make the new
-    queries skip data under the same Delta app id: one line, exit 2, nothing written."""
-    root = tmp_path / "lake"
-    (root / "_checkpoints" / "ingest" / "commits").mkdir(parents=True)
-    (root / "_checkpoints" / "ingest" / "commits" / "0").write_text("v1\n{}")
-    proc = run_job({**lake.env(), "DP_LAKE_ROOT": str(root)}, timeout_s=300)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("ingest: error:")]
-    assert len(errors) == 1 and "written by the single-query ingest job" in errors[0], proc.stderr[-2000:]
-    assert not (root / "bronze").exists()

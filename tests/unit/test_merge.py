@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from datapipeline.events.generator import GeneratorOptions, generate
@@ -231,26 +230,3 @@ def test_conflicting_duplicates_are_quarantined_and_replays_decide_the_same(spar
     assert stored(spark, tables) == after
     bronze_rows = spark.read.format("delta").load(tables["bronze"]).count()
     assert bronze_rows == 7 == len(stored(spark, tables)) + len(quarantined(spark, tables)) + 2  # 2 exact copies
-
-
-def test_tables_without_fingerprint_are_upgraded_and_compared_by_content(spark, tmp_path):
-    t = Lake(str(tmp_path / "old")).tables
-    ensure_tables(spark, t)
-    write = job_writer(t, "test-app")
-    write(kafka_batch(spark, [(0, 0, event("o1", "e1", "paid", "2026-01-01T10:00:00Z"))]), 0)
-    fingerprint = stored(spark, t)["e1"][3]
-    # What an older version wrote: silver_events without the fingerprint column.
-    old = spark.read.format("delta").load(t["silver_events"]).drop("fingerprint")
-    old.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(t["silver_events"])
-    assert "fingerprint" not in spark.read.format("delta").load(t["silver_events"]).columns
-
-    ensure_tables(spark, t)  # adds the column, then fingerprints the stored row
-    assert stored(spark, t)["e1"][3] == fingerprint
-    version = DeltaTable.forPath(spark, t["silver_events"]).history(1).first()["version"]
-    ensure_tables(spark, t)  # nothing left to backfill: no commit
-    assert DeltaTable.forPath(spark, t["silver_events"]).history(1).first()["version"] == version
-    same = event("o1", "e1", "paid", "2026-01-01T10:00:00Z")
-    other = event("o1", "e1", "paid", "2026-01-01T10:00:00Z", amount="12.00")
-    write(kafka_batch(spark, [(0, 1, same), (0, 2, other)]), 1)
-    assert quarantined(spark, t) == {(0, 2): "conflicting_duplicate:event_id"}
-    assert spark.read.format("delta").load(t["silver_events"]).count() == 1

@@ -12,7 +12,6 @@ from datapipeline.ingest.progress import (
     fully_read_version,
     refined_bronze_version,
     refined_up_to,
-    single_query_checkpoint,
 )
 
 
@@ -58,12 +57,3 @@ def test_refined_up_to_counts_version_zero(tmp_path):
     write_batch(cp / "refine", 0, {"reservoirVersion": 1, "index": -1, "isStartingVersion": False}, committed=True)
     assert refined_bronze_version(str(cp), None) == 0
     assert refined_up_to(str(cp), None, 0) and not refined_up_to(str(cp), None, 1)
-
-
-def test_the_single_query_checkpoint_of_before_is_recognised(tmp_path):
-    old, new = tmp_path / "old", tmp_path / "new"
-    write_batch(old, 0, {"orders.events": {"0": 10}}, committed=True)
-    write_batch(new / "bronze", 0, {"orders.events": {"0": 10}}, committed=True)
-    assert single_query_checkpoint(str(old), None)
-    assert not single_query_checkpoint(str(new), None)
-    assert not single_query_checkpoint(str(tmp_path / "missing"), None)

@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import StructType
 
-from datapipeline.ingest import bronze, gold, progress, quarantine, silver
+from datapipeline.ingest import bronze, gold, quarantine, silver
 from datapipeline.ingest.config import QUERIES, ConfigError, IngestConfig
 from datapipeline.ingest.parse import parse_events, split
 
@@ -53,18 +53,10 @@ TABLE_SCHEMAS: dict[str, tuple[StructType, tuple[str, ...]]] = {
 
 def ensure_tables(spark: SparkSession, tables: dict[str, str]) -> None:
     """Create every table that does not exist yet (empty, with its schema). Existing tables keep
-    their schema (it may have evolved: extras columns of silver_orders); what an older version
-    of the job left out is added: columns (nullable) and stored events' fingerprints."""
+    their schema (it may have evolved: extras columns of silver_orders)."""
     for name, path in tables.items():
         schema, partition_by = TABLE_SCHEMAS[name]
         if DeltaTable.isDeltaTable(spark, path):
-            existing = {c.lower() for c in DeltaTable.forPath(spark, path).toDF().columns}
-            missing = [f for f in schema.fields if f.name.lower() not in existing]
-            if missing:
-                cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
-                spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
-            if name == "silver_events":
-                silver.backfill_fingerprints(spark, path)
             continue
         builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
         if partition_by:
@@ -276,14 +268,8 @@ def wait_for_bronze(spark: SparkSession, path: str, every_s: float = 5.0, log_ev
 
 def run(spark: SparkSession, cfg: IngestConfig) -> Pipeline:
     """Create the tables the selected queries write, start them (see :class:`Pipeline`) and
-    return the pipeline. Refuses (``ConfigError``) a checkpoint written by the single-query job
-    of before, and refine alone with ``availableNow`` before bronze exists (with
-    ``processingTime`` it waits for the table)."""
-    if progress.single_query_checkpoint(cfg.checkpoint, cfg.s3):
-        raise ConfigError(
-            f"checkpoint {cfg.checkpoint} was written by the single-query ingest job; its batch ids would "
-            "make the new queries skip data: use a new --checkpoint with a new --app-id (or a new lake root)"
-        )
+    return the pipeline. Refuses (``ConfigError``) refine alone with ``availableNow`` before
+    bronze exists (with ``processingTime`` it waits for the table)."""
     if "bronze" not in cfg.queries and not DeltaTable.isDeltaTable(spark, cfg.tables["bronze"]):
         if cfg.trigger == "availableNow":
             raise ConfigError(

@@ -54,9 +54,3 @@ def refined_up_to(checkpoint: str, s3: S3Settings | None, bronze_version: int) -
     not falsy here)."""
     refined = refined_bronze_version(checkpoint, s3)
     return refined is not None and refined >= bronze_version
-
-
-def single_query_checkpoint(checkpoint: str, s3: S3Settings | None) -> bool:
-    """Whether ``checkpoint`` is the checkpoint of the single-query job of before (its batches
-    directly in the folder, not in ``bronze/`` and ``refine/``)."""
-    return any(n.isdigit() for n in lake_io.list_names(f"{checkpoint.rstrip('/')}/commits", s3))

@@ -32,8 +32,7 @@ EVENTS_SCHEMA = StructType(
         StructField("topic", StringType()),
         StructField("partition", IntegerType()),
         StructField("offset", LongType()),
-        # sha2-256 of the canonical content (see fingerprint()); rows written before it existed
-        # get theirs when the job starts (backfill_fingerprints).
+        # sha2-256 of the canonical content (see fingerprint()).
         StructField("fingerprint", StringType()),
     ]
 )
@@ -80,12 +79,6 @@ def with_fingerprint(events: DataFrame) -> DataFrame:
     return events if "fingerprint" in events.columns else events.withColumn("fingerprint", fingerprint())
 
 
-def backfill_fingerprints(spark: SparkSession, path: str) -> None:
-    """Fingerprint the silver_events rows an older version stored without one. A no-op (no
-    file read, no commit) once none is NULL: Delta skips files by their null counts."""
-    DeltaTable.forPath(spark, path).update("fingerprint IS NULL", {"fingerprint": fingerprint()})
-
-
 def mark_conflicts(spark: SparkSession, valid: DataFrame, path: str) -> DataFrame:
     """``valid`` + ``fingerprint`` + ``reason``: NULL, or ``conflicting_duplicate:event_id`` when
     the event_id is stored in ``silver_events`` with another fingerprint or, if not stored, an
@@ -97,8 +90,7 @@ def mark_conflicts(spark: SparkSession, valid: DataFrame, path: str) -> DataFram
     events = with_fingerprint(valid)
     w = Window.partitionBy("event_id").orderBy("topic", "partition", "offset")
     events = events.withColumn("__batch_fp", F.first("fingerprint").over(w))
-    # Two columns of silver_events are read (every stored row has its fingerprint:
-    # backfill_fingerprints), not the whole table.
+    # Two columns of silver_events are read (every stored row has its fingerprint), not the whole table.
     table = DeltaTable.forPath(spark, path).toDF().select("event_id", F.col("fingerprint").alias("__stored_fp"))
     ids = events.select("event_id").distinct()
     stored = table.join(F.broadcast(ids), "event_id")
