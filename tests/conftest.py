@@ -8,7 +8,7 @@ is left alone.
 
 Markers that really select: a test that uses the platform's fixtures is marked ``services``, one
 that uses the suite's SparkSession ``jvm``, whatever its module declares (``task test:fast`` runs
-neither).
+neither). The kind e2e suite (tests/k8s_e2e) runs first, on a quiet machine.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ JVM_FIXTURES = frozenset({"spark", "lake_spark"})
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The kind e2e suite first: its Spark jobs run inside the cluster and get the machine's cores
+    # before the local platform and the suite's JVMs start (a stable sort keeps everything else in order).
+    items.sort(key=lambda item: "k8s_e2e" not in item.path.parts)
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         if used & SERVICE_FIXTURES:
