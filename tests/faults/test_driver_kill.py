@@ -18,12 +18,14 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import replace
 
 import faultreport
 import pytest
 from faultlib import LakeWatcher, job_env, reconcile_lake, start_job, tail
 
 from datapipeline.events.generator import GeneratorOptions, generate
+from datapipeline.ingest.config import from_args, to_args
 from datapipeline.producer import produce
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -52,7 +54,7 @@ def test_kill_9_of_the_driver_at_seven_points_loses_and_duplicates_nothing(lake,
     records = generate(N, seed=11, options=options)
     assert produce(records, lake.platform.kafka_bootstrap, lake.topic).delivered == N
     env = job_env(lake)
-    args = ("--max-offsets-per-trigger", str(BATCH), "--refine-max-files-per-trigger", str(FILES))
+    args = to_args(replace(from_args([], env), max_offsets_per_trigger=BATCH, refine_max_files_per_trigger=FILES))
     watch = LakeWatcher(lake.lake, lake.s3)
     log = tmp_path / "ingest.log"
 

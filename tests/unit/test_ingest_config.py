@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+from pathlib import Path
+
 import pytest
 
-from datapipeline.ingest.config import QUERIES, ConfigError, from_args
+from datapipeline.ingest.config import QUERIES, ConfigError, IngestConfig, from_args, to_args
 from datapipeline.spark.session import S3Settings, artifact_name, connector_jars, select_jars
 
 ENV = {
@@ -165,3 +168,33 @@ def test_bad_queries_are_one_line(raw, message):
     with pytest.raises(ConfigError) as err:
         from_args(["--queries", raw], ENV)
     assert str(err.value) == message
+
+
+def test_to_args_is_the_inverse_of_from_args():
+    """Every field set away from its default survives from_args(to_args(cfg)); the S3 keys stay in the
+    environment."""
+    keys_only = {"DP_S3_ACCESS_KEY": "user-from-env", "DP_S3_SECRET_KEY": "secret-from-env"}
+    base = from_args([], ENV)
+    changed = replace(
+        base,
+        topic="t2",
+        checkpoint="s3a://lake/cp",
+        s3=S3Settings("http://minio:9000", "user-from-env", "secret-from-env", region="eu-west-1"),
+        trigger="processingTime",
+        queries=("refine",),
+        processing_time="5 seconds",
+        max_offsets_per_trigger=100,
+        refine_max_files_per_trigger=6,
+        starting_offsets="latest",
+        fail_on_data_loss=False,
+        app_id="ingest:other",
+        jars_dir=Path("/opt/jars"),
+        master="local[2]",
+        preflight=False,
+    )
+    unchanged = [f.name for f in fields(IngestConfig) if getattr(changed, f.name) == getattr(base, f.name)]
+    assert unchanged == ["kafka_bootstrap", "lake"]  # a new field must be varied here (and in to_args)
+    for cfg in (base, changed):
+        args = to_args(cfg)
+        assert from_args(args, keys_only) == cfg
+        assert not any("secret" in a for a in args)

@@ -19,7 +19,7 @@ from pyspark.sql.streaming import StreamingQuery
 from datapipeline import maintenance, paths
 from datapipeline.bench.stats import MIB, throughput
 from datapipeline.ingest import bronze, job, progress, silver
-from datapipeline.ingest.config import IngestConfig
+from datapipeline.ingest.config import IngestConfig, to_args
 from datapipeline.ingest.parse import parse_events, split
 from datapipeline.supervisor import REFINE_NICE
 
@@ -182,12 +182,10 @@ def start_refine_driver(cfg: IngestConfig, master: str | None, log_path: Path) -
     once the query has started. The bronze table must exist (the bronze driver creates it)."""
     if cfg.s3 is None:
         raise ValueError("the refine driver needs the lake's S3 settings")
+    refine = replace(cfg, queries=("refine",), master=master or "local[*]", preflight=False)
     cmd = [
         *("nice", "-n", str(REFINE_NICE), sys.executable, str(paths.PROJECT_ROOT / "spark_apps" / "ingest.py")),
-        *("--queries", "refine", "--trigger", cfg.trigger, "--processing-time", cfg.processing_time),
-        *("--kafka-bootstrap", cfg.kafka_bootstrap, "--topic", cfg.topic, "--lake-root", cfg.lake.root),
-        *("--checkpoint", cfg.checkpoint, "--app-id", cfg.app_id, "--s3-endpoint", cfg.s3.endpoint),
-        *("--master", master or "local[*]", "--no-preflight"),
+        *to_args(refine),
     ]
     env = {**os.environ, "DP_S3_ACCESS_KEY": cfg.s3.access_key, "DP_S3_SECRET_KEY": cfg.s3.secret_key}
     with log_path.open("wb") as log:

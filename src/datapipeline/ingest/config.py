@@ -232,3 +232,30 @@ def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None =
         master=a.master,
         preflight=a.preflight,
     )
+
+
+def to_args(cfg: IngestConfig) -> list[str]:
+    """The job's command line for ``cfg``, the inverse of :func:`from_args`: with the S3 keys in the
+    environment (never on the command line), ``from_args(to_args(cfg)) == cfg``. The one way to launch
+    the job with a given configuration (the bench's refine driver, the fault tests)."""
+    args = [
+        *("--kafka-bootstrap", cfg.kafka_bootstrap, "--topic", cfg.topic, "--lake-root", cfg.lake.root),
+        *("--checkpoint", cfg.checkpoint, "--app-id", cfg.app_id),
+        *("--trigger", cfg.trigger, "--queries", ",".join(cfg.queries), "--processing-time", cfg.processing_time),
+        *("--starting-offsets", cfg.starting_offsets),
+    ]
+    if cfg.s3 is not None:
+        args += ["--s3-endpoint", cfg.s3.endpoint, "--s3-region", cfg.s3.region]
+    if cfg.max_offsets_per_trigger is not None:
+        args += ["--max-offsets-per-trigger", str(cfg.max_offsets_per_trigger)]
+    if cfg.refine_max_files_per_trigger is not None:
+        args += ["--refine-max-files-per-trigger", str(cfg.refine_max_files_per_trigger)]
+    if cfg.jars_dir is not None:
+        args += ["--jars-dir", str(cfg.jars_dir)]
+    if cfg.master is not None:
+        args += ["--master", cfg.master]
+    if not cfg.fail_on_data_loss:
+        args.append("--no-fail-on-data-loss")
+    if not cfg.preflight:
+        args.append("--no-preflight")
+    return args
