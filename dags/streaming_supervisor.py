@@ -26,7 +26,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
-from datapipeline.orchestration import default_args, runtime
+from datapipeline.orchestration import default_args, supervise_streams
 
 
 @dag(
@@ -43,28 +43,7 @@ from datapipeline.orchestration import default_args, runtime
 def streaming_supervisor():
     @task(execution_timeout=timedelta(minutes=5))
     def ensure_stream_running() -> str:
-        import os
-
-        from datapipeline.ingest.config import QUERIES
-        from datapipeline.sparkapp import load_spec, spec_path
-        from datapipeline.supervisor import stream_manifest, supervise_kubernetes, supervise_local
-
-        decisions = {}
-        if runtime() == "kubernetes":
-            from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-            hook = KubernetesHook(conn_id=os.environ.get("DP_KUBERNETES_CONN_ID", "kubernetes_default"))
-            for query in QUERIES:
-                decisions[query] = supervise_kubernetes(
-                    hook.custom_object_client,
-                    stream_manifest(load_spec(spec_path("ingest")), query),
-                    os.environ.get("DP_SPARK_NAMESPACE", "spark"),
-                )
-        else:
-            from datapipeline.local.platform import LocalPlatform
-
-            for stream in LocalPlatform().streams:
-                decisions[stream.query] = supervise_local(stream)
+        decisions = supervise_streams()
         for query, decision in decisions.items():
             print(f"{query}: {decision.action}: {decision.reason}")
         return ", ".join(f"{query}: {d.action}" for query, d in decisions.items())

@@ -7,18 +7,18 @@ import argparse
 import os
 from collections.abc import Mapping
 
+from datapipeline import settings
 from datapipeline.ingest.config import ConfigError, Lake, s3_from_env
 from datapipeline.spark.session import S3Settings
 
 
 def add_lake_arguments(p: argparse.ArgumentParser, env: Mapping[str, str] | None = None) -> None:
     env = os.environ if env is None else env
-    default_root = env.get("DP_LAKE_ROOT") or (
-        f"s3a://{env['DP_LAKE_BUCKET']}/orders" if env.get("DP_LAKE_BUCKET") else None
+    p.add_argument(
+        "--lake-root", default=settings.lake_root(env), help="s3a://bucket/prefix or a local path (DP_LAKE_ROOT)"
     )
-    p.add_argument("--lake-root", default=default_root, help="s3a://bucket/prefix or a local path (DP_LAKE_ROOT)")
     p.add_argument("--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="(DP_S3_ENDPOINT)")
-    p.add_argument("--s3-region", default=env.get("DP_S3_REGION") or env.get("AWS_REGION") or "us-east-1")
+    p.add_argument("--s3-region", default=settings.s3_region(env), help="(DP_S3_REGION, AWS_REGION)")
     p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
 
 

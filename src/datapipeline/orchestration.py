@@ -12,6 +12,8 @@ import os
 from collections.abc import Sequence
 from datetime import timedelta
 
+from datapipeline import settings
+
 RUNTIMES = ("local", "kubernetes")
 
 
@@ -40,7 +42,7 @@ def spark_job(
 
     # Delta on S3 allows one writing driver per table: every lake-writing job shares a 1-slot pool
     # where the deployment provides one (the local platform creates it), else the default pool.
-    pool = os.environ.get("DP_LAKE_WRITER_POOL", "default_pool")
+    pool = settings.get("DP_LAKE_WRITER_POOL")
 
     if runtime() == "kubernetes":
         from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import SparkKubernetesOperator
@@ -51,8 +53,8 @@ def spark_job(
             task_id=task_id,
             # Rendered by Jinja relative to the DAG's template_searchpath (SPEC_DIR).
             application_file=spec_path(job).name,
-            namespace=os.environ.get("DP_SPARK_NAMESPACE", "spark"),
-            kubernetes_conn_id=os.environ.get("DP_KUBERNETES_CONN_ID", "kubernetes_default"),
+            namespace=settings.get("DP_SPARK_NAMESPACE"),
+            kubernetes_conn_id=settings.get("DP_KUBERNETES_CONN_ID"),
             get_logs=True,
             delete_on_termination=True,
             reattach_on_restart=True,
@@ -88,7 +90,9 @@ def lake_asset():
     """The Asset the ingest DAG updates and the data_quality DAG is scheduled on."""
     from airflow.sdk import Asset
 
-    root = os.environ.get("DP_LAKE_ROOT") or f"s3a://{os.environ.get('DP_LAKE_BUCKET', 'lake')}/orders"
+    root = settings.lake_root()
+    if root is None:
+        raise RuntimeConfigError("lake root not set: set DP_LAKE_ROOT (e.g. s3a://lake/orders) for the DAGs")
     return Asset(name="orders_lake", uri="s3://" + root.removeprefix("s3a://"))
 
 
@@ -97,3 +101,29 @@ def template_searchpath() -> list[str]:
     from datapipeline.sparkapp import SPEC_DIR
 
     return [str(SPEC_DIR)]
+
+
+def supervise_streams() -> dict:
+    """One supervisor pass over the continuous apps (one per query of the ingest job), on the
+    runtime ``DP_RUNTIME`` selects: the SparkApplications in ``DP_SPARK_NAMESPACE`` on Kubernetes,
+    the local platform's stream processes locally. Returns each query's
+    :class:`datapipeline.supervisor.Decision`."""
+    from datapipeline.supervisor import supervise_kubernetes, supervise_local
+
+    if runtime() == "kubernetes":
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        from datapipeline.ingest.config import QUERIES
+        from datapipeline.sparkapp import load_spec, spec_path
+        from datapipeline.supervisor import stream_manifest
+
+        hook = KubernetesHook(conn_id=settings.get("DP_KUBERNETES_CONN_ID"))
+        manifest = load_spec(spec_path("ingest"))
+        namespace = settings.get("DP_SPARK_NAMESPACE")
+        return {
+            query: supervise_kubernetes(hook.custom_object_client, stream_manifest(manifest, query), namespace)
+            for query in QUERIES
+        }
+    from datapipeline.local.platform import LocalPlatform
+
+    return {stream.query: supervise_local(stream) for stream in LocalPlatform().streams}

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from datapipeline import kafka_admin
+from datapipeline import kafka_admin, settings
 from datapipeline.events.contract import TRANSPORT_MAX_BYTES
 from datapipeline.events.generator import GeneratorOptions, Record, generate
 
@@ -131,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
         "malformed records) to Kafka.",
     )
     p.add_argument("--bootstrap", default=env.get("DP_KAFKA_BOOTSTRAP"), help="host:port (DP_KAFKA_BOOTSTRAP)")
-    p.add_argument("--topic", default=env.get("DP_TOPIC", "orders.events"), help="(DP_TOPIC)")
+    p.add_argument("--topic", default=settings.get("DP_TOPIC", env), help="(DP_TOPIC)")
     p.add_argument(
         "--partitions",
         type=int,

@@ -27,6 +27,7 @@ def dagbag(request, tmp_path_factory) -> dict:
         # Unreachable on purpose: parsing must not need the metadata database.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://nobody:nothing@127.0.0.1:1/none",
         "DP_RUNTIME": request.param,
+        "DP_LAKE_ROOT": "s3a://lake/orders",  # as the local platform and the Airflow chart values set it
     }
     result = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("dagbag_probe.py")), str(DAG_DIR)],

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datapipeline import settings
 from datapipeline.spark.session import S3Settings, jars_dir_from_env
 
 TRIGGERS = ("availableNow", "processingTime")
@@ -124,11 +125,12 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--kafka-bootstrap", default=env.get("DP_KAFKA_BOOTSTRAP"), help="host:port[,…] (DP_KAFKA_BOOTSTRAP)"
     )
-    p.add_argument("--topic", default=env.get("DP_TOPIC", "orders.events"), help="(DP_TOPIC, default orders.events)")
+    p.add_argument(
+        "--topic", default=settings.get("DP_TOPIC", env), help=f"(DP_TOPIC, default {settings.DEFAULTS['DP_TOPIC']})"
+    )
     p.add_argument(
         "--lake-root",
-        default=env.get("DP_LAKE_ROOT")
-        or (f"s3a://{env['DP_LAKE_BUCKET']}/orders" if env.get("DP_LAKE_BUCKET") else None),
+        default=settings.lake_root(env),
         help="s3a://bucket/prefix or a local path; tables and checkpoints live below it "
         "(DP_LAKE_ROOT; default s3a://$DP_LAKE_BUCKET/orders)",
     )
@@ -138,11 +140,7 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
         help="folder of the two queries' checkpoints (bronze/, refine/); default <lake-root>/_checkpoints/ingest",
     )
     p.add_argument("--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="http(s)://host:port (DP_S3_ENDPOINT)")
-    p.add_argument(
-        "--s3-region",
-        default=env.get("DP_S3_REGION") or env.get("AWS_REGION") or "us-east-1",
-        help="(DP_S3_REGION, AWS_REGION)",
-    )
+    p.add_argument("--s3-region", default=settings.s3_region(env), help="(DP_S3_REGION, AWS_REGION)")
     p.add_argument("--trigger", choices=TRIGGERS, default=env.get("DP_TRIGGER", "availableNow"))
     p.add_argument(
         "--queries",
