@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from datapipeline.ingest.config import ConfigError, from_args
-from datapipeline.ingest.preflight import PreflightError, check_kafka, check_s3
+from datapipeline.ingest.config import from_args
+from datapipeline.preflight import PreflightError, check_kafka, check_s3
+from datapipeline.settings import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from datapipeline.ingest.config import TABLES, ConfigError
-from datapipeline.lake_cli import add_lake_arguments, checked_lake
+from datapipeline.lake.cli import add_lake_arguments, checked_lake
+from datapipeline.lake.layout import TABLES
 from datapipeline.maintenance import MIN_RETENTION_HOURS
+from datapipeline.settings import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from datapipeline.ingest.config import IngestConfig, Lake
-from datapipeline.spark.session import S3Settings
+from datapipeline.ingest.config import IngestConfig
+from datapipeline.lake.layout import Lake
+from datapipeline.lake.s3 import S3Settings
 from spark_support import use_s3
 
 

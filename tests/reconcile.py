@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from datapipeline import lake as lake_io
 from datapipeline.events.generator import Record
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake import delta_rs
+from datapipeline.lake.s3 import S3Settings
 
 
 def money(value) -> str:
@@ -99,7 +99,7 @@ def spark_rows(spark, path: str, sql: str | None = None) -> list[dict]:
 
 def delta_rs_rows(path: str, s3: S3Settings | None, sql: str) -> list[dict]:
     """Rows via delta-rs (DataFusion SQL), the independent reader."""
-    return lake_io.query(path, s3, sql.format(table="t", text="VARCHAR", minute="to_char(minute, '%Y-%m-%dT%H:%M')"))
+    return delta_rs.query(path, s3, sql.format(table="t", text="VARCHAR", minute="to_char(minute, '%Y-%m-%dT%H:%M')"))
 
 
 def delta_rs_count(path: str, s3: S3Settings | None) -> int:

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from datapipeline.spark.session import S3Settings, build_session
+from datapipeline.lake.s3 import S3Settings
+from datapipeline.spark.session import build_session
 
 TEST_CONF = {
     "spark.ui.enabled": "false",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake.s3 import S3Settings
 
 T = TypeVar("T")
 

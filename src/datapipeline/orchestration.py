@@ -113,7 +113,7 @@ def supervise_streams() -> dict:
     if runtime() == "kubernetes":
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
-        from datapipeline.ingest.config import QUERIES
+        from datapipeline.lake.layout import QUERIES
         from datapipeline.sparkapp import load_spec, spec_path
         from datapipeline.supervisor import stream_manifest
 

@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from kafka.errors import KafkaError
 
-    from datapipeline.ingest.preflight import PreflightError, check_kafka
+    from datapipeline.preflight import PreflightError, check_kafka
 
     try:
         check_kafka(args.bootstrap)

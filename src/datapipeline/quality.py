@@ -18,12 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from datapipeline import lake as lake_io
 from datapipeline.events.contract import MAX_NESTING_DEPTH
-from datapipeline.ingest import progress
-from datapipeline.ingest.config import Lake
-from datapipeline.lake_cli import lake_from_env
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake import checkpoints, delta_rs
+from datapipeline.lake.cli import lake_from_env
+from datapipeline.lake.layout import Lake
+from datapipeline.lake.s3 import S3Settings
 
 Coord = tuple[str, int, int]  # topic, partition, offset
 
@@ -174,8 +173,8 @@ def snapshot(lake: Lake, s3: S3Settings | None, checkpoint: str | None = None) -
     Read in this order, so that a running job cannot make a consistent lake look broken: the
     checkpoint, then silver and quarantine, then bronze (every silver or quarantine row read
     comes from a bronze record that is read after it)."""
-    q = lake_io.query
-    refined = progress.refined_bronze_version(checkpoint or lake.checkpoint(), s3)
+    q = delta_rs.query
+    refined = checkpoints.refined_bronze_version(checkpoint or lake.checkpoint(), s3)
     quarantined = {
         (r["topic"], r["partition"], r["offset"])
         for r in q(lake.table("quarantine"), s3, 'SELECT topic, "partition", "offset" FROM t')

@@ -7,8 +7,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from datapipeline.ingest.config import TABLES, ConfigError
-from datapipeline.lake_cli import add_lake_arguments, checked_lake
+from datapipeline.lake.cli import add_lake_arguments, checked_lake
+from datapipeline.lake.layout import TABLES
+from datapipeline.settings import ConfigError
 
 SAMPLE_COLUMNS = {
     "bronze": ("topic", "partition", "offset", "kafka_timestamp", "cast(value AS STRING) AS value"),

@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 
+class ConfigError(ValueError):
+    """A setting is missing or inconsistent (message names the setting and how to set it)."""
+
+
 @dataclass(frozen=True)
 class Variable:
     name: str

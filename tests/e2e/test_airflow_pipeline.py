@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from datapipeline import lake as lake_io
 from datapipeline.airflow_client import AirflowClient
 from datapipeline.events.generator import GeneratorOptions, generate
-from datapipeline.lake_cli import lake_from_env
+from datapipeline.lake import delta_rs
+from datapipeline.lake.cli import lake_from_env
 from datapipeline.producer import produce
 
 pytestmark = [pytest.mark.services, pytest.mark.jvm, pytest.mark.slow]  # Spark jobs via spark-submit
@@ -46,7 +46,7 @@ def run_dag(client: AirflowClient, dag_id: str, conf: dict | None = None) -> tup
 
 def count(airflow, table: str) -> int:
     lake, s3 = lake_from_env(airflow.client_env())
-    return lake_io.query(lake.table(table), s3, "SELECT count(*) AS n FROM t")[0]["n"]
+    return delta_rs.query(lake.table(table), s3, "SELECT count(*) AS n FROM t")[0]["n"]
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from datapipeline import lake as lake_io
 from datapipeline.events.generator import generate
-from datapipeline.ingest.progress import refined_up_to
-from datapipeline.lake_cli import lake_from_env
+from datapipeline.lake import delta_rs
+from datapipeline.lake.checkpoints import refined_up_to
+from datapipeline.lake.cli import lake_from_env
 from datapipeline.producer import produce
 from datapipeline.supervisor import REFINE_NICE, supervise_local
 
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.services, pytest.mark.jvm, pytest.mark.slow]  # Spark 
 def bronze_count(platform) -> int:
     lake, s3 = lake_from_env(platform.client_env())
     try:
-        return lake_io.query(lake.table("bronze"), s3, "SELECT count(*) AS n FROM t")[0]["n"]
+        return delta_rs.query(lake.table("bronze"), s3, "SELECT count(*) AS n FROM t")[0]["n"]
     except Exception:  # the table does not exist before the first micro-batch
         return 0
 
@@ -38,7 +38,7 @@ def wait_for_bronze(platform, at_least: int, timeout_s: float = 300) -> int:
 def refined_all_of_bronze(platform, timeout_s: float = 300) -> bool:
     """Whether the refine app reaches bronze's current version within ``timeout_s``."""
     lake, s3 = lake_from_env(platform.client_env())
-    target = lake_io.open_table(lake.table("bronze"), s3).version()
+    target = delta_rs.open_table(lake.table("bronze"), s3).version()
     deadline = time.monotonic() + timeout_s
     while not refined_up_to(lake.checkpoint(), s3, target):
         if time.monotonic() > deadline:

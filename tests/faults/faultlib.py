@@ -15,14 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from datapipeline import lake as lake_io
 from datapipeline.events.generator import Record
-from datapipeline.ingest import progress
-from datapipeline.ingest.config import QUERIES, Lake
+from datapipeline.lake import checkpoints, delta_rs
+from datapipeline.lake.layout import QUERIES, Lake
+from datapipeline.lake.s3 import S3Settings
 from datapipeline.local.service import Service, ServiceError
 from datapipeline.local.stream import StreamingIngest
 from datapipeline.paths import PROJECT_ROOT
-from datapipeline.spark.session import S3Settings
 from reconcile import (
     GOLD_SQL,
     ORDERS_SQL,
@@ -59,19 +58,19 @@ class LakeWatcher:
         return f"{self.lake.table(table)}/_delta_log"
 
     def version(self, table: str) -> int:
-        names = lake_io.list_names(self._log(table), self.s3)
+        names = delta_rs.list_names(self._log(table), self.s3)
         return max((int(n.removesuffix(".json")) for n in names if n.removesuffix(".json").isdigit()), default=-1)
 
     def batches(self, query: str) -> tuple[int, int]:
         """(last planned batch id, last committed batch id) of one of the job's queries."""
-        return progress.batches(self.lake.checkpoint(), query, self.s3)
+        return checkpoints.batches(self.lake.checkpoint(), query, self.s3)
 
     def txn_version(self, table: str) -> int:
         """Delta ``txnVersion`` (= batch id) of the table's latest commit; -1 when it has none."""
         version = self.version(table)
         if version < 0:
             return -1
-        text = lake_io.read_text(f"{self._log(table)}/{version:020d}.json", self.s3)
+        text = delta_rs.read_text(f"{self._log(table)}/{version:020d}.json", self.s3)
         actions = [json.loads(line) for line in text.splitlines() if line.strip()]
         return max((a["txn"]["version"] for a in actions if "txn" in a), default=-1)
 
@@ -81,7 +80,7 @@ class LakeWatcher:
         bronze, refine = self.batches("bronze"), self.batches("refine")
         if bronze[0] != bronze[1] or refine[0] != refine[1]:
             return False
-        return progress.refined_bronze_version(self.lake.checkpoint(), self.s3) == self.version("bronze")
+        return checkpoints.refined_bronze_version(self.lake.checkpoint(), self.s3) == self.version("bronze")
 
 
 # ---- the ingestion job as a process ---------------------------------------------------------

@@ -24,9 +24,9 @@ from faultlib import LakeWatcher, Slice, reconcile_lake, relabel, start_until_he
 
 from datapipeline.airflow_client import FINISHED, AirflowApiError, AirflowClient
 from datapipeline.events.generator import BASE_TIME, GeneratorOptions, generate
-from datapipeline.ingest.config import Lake
 from datapipeline.kafka_admin import end_offsets
-from datapipeline.lake_cli import lake_from_env
+from datapipeline.lake.cli import lake_from_env
+from datapipeline.lake.layout import Lake
 from datapipeline.local.platform import AIRFLOW
 from datapipeline.producer import produce
 

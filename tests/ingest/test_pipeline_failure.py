@@ -11,8 +11,8 @@ import pytest
 from pyspark.errors import StreamingQueryException
 
 from datapipeline.events.generator import generate
-from datapipeline.ingest.config import Lake
 from datapipeline.ingest.job import run
+from datapipeline.lake.layout import Lake
 from datapipeline.producer import produce
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

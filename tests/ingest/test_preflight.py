@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from datapipeline.ingest.preflight import PreflightError, check_kafka, check_s3
+from datapipeline.lake.s3 import S3Settings
 from datapipeline.paths import PROJECT_ROOT
-from datapipeline.spark.session import S3Settings
+from datapipeline.preflight import PreflightError, check_kafka, check_s3
 
 pytestmark = pytest.mark.services
 

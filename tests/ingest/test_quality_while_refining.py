@@ -13,11 +13,11 @@ import pytest
 from delta.tables import DeltaTable
 
 from datapipeline.events.generator import GeneratorOptions, generate
-from datapipeline.ingest.config import ConfigError
 from datapipeline.ingest.job import run
-from datapipeline.ingest.progress import refined_bronze_version
+from datapipeline.lake.checkpoints import refined_bronze_version
 from datapipeline.producer import produce
 from datapipeline.quality import Check, Thresholds, run_checks
+from datapipeline.settings import ConfigError
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from datapipeline import kafka_admin
-from datapipeline.ingest.config import Lake
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake.layout import Lake
+from datapipeline.lake.s3 import S3Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = os.environ.get("DP_KIND_CLUSTER", "datapipeline")

@@ -21,7 +21,7 @@ import kindlib
 import pytest
 
 from datapipeline.events.generator import MALFORMED_KINDS, GeneratorOptions, generate
-from datapipeline.ingest.config import TABLES, Lake
+from datapipeline.lake.layout import TABLES, Lake
 from datapipeline.producer import produce
 from reconcile import (
     GOLD_SQL,

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from datapipeline.ingest.config import QUERIES, ConfigError, IngestConfig, from_args, to_args
-from datapipeline.spark.session import S3Settings, artifact_name, connector_jars, select_jars
+from datapipeline.ingest.config import IngestConfig, from_args, to_args
+from datapipeline.lake.layout import QUERIES
+from datapipeline.lake.s3 import S3Settings
+from datapipeline.settings import ConfigError
+from datapipeline.spark.session import artifact_name, connector_jars, select_jars
 
 ENV = {
     "DP_KAFKA_BOOTSTRAP": "127.0.0.1:9092",

@@ -31,7 +31,8 @@ spark.stop()
 SCRIPT = (
     """
 import os
-from datapipeline.spark.session import S3Settings, build_session
+from datapipeline.lake.s3 import S3Settings
+from datapipeline.spark.session import build_session
 s3 = S3Settings("http://127.0.0.1:9", "the-access-key", "the-secret-key")
 spark = build_session("secret-test", s3=s3, master="local[1]")
 jvm = spark._jvm

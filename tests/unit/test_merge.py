@@ -13,9 +13,9 @@ from pyspark.sql import functions as F
 
 from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.ingest import bronze, gold, silver
-from datapipeline.ingest.config import Lake
 from datapipeline.ingest.job import bronze_writer, ensure_tables, refine_writer
 from datapipeline.ingest.parse import parse_events, split
+from datapipeline.lake.layout import Lake
 
 pytestmark = pytest.mark.jvm  # MERGEs into Delta tables with the suite's SparkSession
 

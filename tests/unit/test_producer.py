@@ -10,8 +10,7 @@ from functools import partial
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from datapipeline import kafka_admin, producer
-from datapipeline.ingest import preflight
+from datapipeline import kafka_admin, preflight, producer
 
 
 @pytest.fixture

@@ -7,12 +7,7 @@ import json
 
 import pytest
 
-from datapipeline.ingest.progress import (
-    batches,
-    fully_read_version,
-    refined_bronze_version,
-    refined_up_to,
-)
+from datapipeline.lake.checkpoints import batches, fully_read_version, refined_bronze_version, refined_up_to
 
 
 def write_batch(folder, batch: int, offset: dict | None, committed: bool) -> None:

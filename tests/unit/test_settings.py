@@ -7,7 +7,7 @@ import pytest
 
 from datapipeline import settings
 from datapipeline.ingest.config import from_args
-from datapipeline.lake_cli import lake_from_env
+from datapipeline.lake.cli import lake_from_env
 from datapipeline.orchestration import RuntimeConfigError, lake_asset
 
 KEYS = {"DP_S3_ENDPOINT": "http://127.0.0.1:9000", "DP_S3_ACCESS_KEY": "a", "DP_S3_SECRET_KEY": "b"}

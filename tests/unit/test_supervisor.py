@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from datapipeline.ingest.config import QUERIES, from_args
+from datapipeline.ingest.config import from_args
+from datapipeline.lake.layout import QUERIES
 from datapipeline.sparkapp import load_spec, spec_path
 from datapipeline.supervisor import STREAM_APPS, decide, stream_manifest
 

@@ -176,8 +176,10 @@ def run(args: argparse.Namespace) -> dict:
 def _measure(args, plat, size: stats.Sizing, extra_conf: dict, run_id: str, result: dict, prog: Progress) -> None:
     from datapipeline.bench import kafka_perf, memory
     from datapipeline.bench import platform as bench_platform
-    from datapipeline.ingest.config import IngestConfig, Lake
-    from datapipeline.spark.session import S3Settings, build_session
+    from datapipeline.ingest.config import IngestConfig
+    from datapipeline.lake.layout import Lake
+    from datapipeline.lake.s3 import S3Settings
+    from datapipeline.spark.session import build_session
 
     topic = f"bench.{run_id}"
     bootstrap = plat.kafka_bootstrap

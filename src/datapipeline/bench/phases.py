@@ -18,9 +18,10 @@ from pyspark.sql.streaming import StreamingQuery
 
 from datapipeline import maintenance, paths
 from datapipeline.bench.stats import MIB, throughput
-from datapipeline.ingest import bronze, job, progress, silver
+from datapipeline.ingest import bronze, job, silver
 from datapipeline.ingest.config import IngestConfig, to_args
 from datapipeline.ingest.parse import parse_events, split
+from datapipeline.lake import checkpoints
 from datapipeline.supervisor import REFINE_NICE
 
 
@@ -217,7 +218,7 @@ def await_refined(spark: SparkSession, cfg: IngestConfig, timeout_s: float) -> f
     returns the seconds waited (stops waiting at the timeout)."""
     target = int(DeltaTable.forPath(spark, cfg.tables["bronze"]).history(1).select("version").first()[0])
     start = time.monotonic()
-    while not progress.refined_up_to(cfg.checkpoint, cfg.s3, target):
+    while not checkpoints.refined_up_to(cfg.checkpoint, cfg.s3, target):
         if time.monotonic() - start > timeout_s:
             break
         time.sleep(1)

@@ -14,52 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datapipeline import settings
-from datapipeline.spark.session import S3Settings, jars_dir_from_env
+from datapipeline.lake.layout import QUERIES, Lake, query_checkpoint
+from datapipeline.lake.s3 import S3Settings, s3_from_env
+from datapipeline.settings import ConfigError
+from datapipeline.spark.session import jars_dir_from_env
 
 TRIGGERS = ("availableNow", "processingTime")
-# The job's two streaming queries (ingest/job.py), in the order availableNow runs them.
-QUERIES = ("bronze", "refine")
-TABLES = ("bronze", "quarantine", "silver_events", "silver_orders", "gold_revenue")
-_TABLE_PATHS = {
-    "bronze": "bronze/order_events_raw",
-    "quarantine": "quarantine/order_events",
-    "silver_events": "silver/order_events",
-    "silver_orders": "silver/orders",
-    "gold_revenue": "gold/revenue_per_minute",
-}
-
-
-def query_checkpoint(checkpoint: str, query: str) -> str:
-    """Checkpoint of one of the job's streaming queries (``bronze``, ``refine``) below the job's
-    checkpoint folder."""
-    return f"{checkpoint.rstrip('/')}/{query}"
-
-
-class ConfigError(ValueError):
-    """A setting is missing or inconsistent (message names the setting and how to set it)."""
-
-
-@dataclass(frozen=True)
-class Lake:
-    """Table and checkpoint locations below one root (``s3a://bucket/prefix`` or a local path)."""
-
-    root: str
-
-    def table(self, name: str) -> str:
-        return f"{self.root.rstrip('/')}/{_TABLE_PATHS[name]}"
-
-    @property
-    def tables(self) -> dict[str, str]:
-        return {name: self.table(name) for name in TABLES}
-
-    def checkpoint(self, job: str = "ingest") -> str:
-        return f"{self.root.rstrip('/')}/_checkpoints/{job}"
-
-    @property
-    def bucket(self) -> str | None:
-        if not self.root.startswith("s3a://"):
-            return None
-        return self.root.removeprefix("s3a://").split("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -183,18 +143,6 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
     p.add_argument("--no-preflight", dest="preflight", action="store_false", help="skip Kafka/S3 reachability checks")
     return p
-
-
-def s3_from_env(endpoint: str | None, region: str, env: Mapping[str, str]) -> S3Settings:
-    access = env.get("DP_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID")
-    secret = env.get("DP_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY")
-    if not endpoint:
-        raise ConfigError("S3 endpoint not set: pass --s3-endpoint or set DP_S3_ENDPOINT (e.g. http://127.0.0.1:9000)")
-    if not access or not secret:
-        raise ConfigError("S3 credentials not set: export DP_S3_ACCESS_KEY and DP_S3_SECRET_KEY")
-    if "://" not in endpoint:
-        raise ConfigError(f"S3 endpoint {endpoint!r} needs a scheme, e.g. http://{endpoint}")
-    return S3Settings(endpoint=endpoint, access_key=access, secret_key=secret, region=region)
 
 
 def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> IngestConfig:

@@ -37,8 +37,10 @@ from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import StructType
 
 from datapipeline.ingest import bronze, gold, quarantine, silver
-from datapipeline.ingest.config import QUERIES, ConfigError, IngestConfig
+from datapipeline.ingest.config import IngestConfig
 from datapipeline.ingest.parse import parse_events, split
+from datapipeline.lake.layout import QUERIES
+from datapipeline.settings import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from datapipeline import kafka_admin
-from datapipeline.ingest.config import QUERIES
+from datapipeline.lake.layout import QUERIES
 from datapipeline.local.airflow import (
     ADMIN_USER,
     AirflowApiServer,

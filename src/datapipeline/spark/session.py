@@ -22,79 +22,14 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from datapipeline.lake.s3 import S3Settings
 from datapipeline.paths import LOCAL_DIR, SPARK_JARS_DIR
 
 _VERSION = re.compile(r"-\d[\w.\-]*$")
 REQUIRED_JARS = ("delta-spark_", "spark-sql-kafka-0-10_", "hadoop-aws-")
 SECRET_CONF = ("spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key")
-CREDENTIALS_PROVIDER_CONF = "spark.hadoop.fs.s3a.aws.credentials.provider"
-# Reads fs.s3a.access.key / fs.s3a.secret.key from the Hadoop conf.
-CONF_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
-# Reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) from the JVM's environment.
-ENV_CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    """Where the lake's S3-compatible store is. Credentials never have defaults."""
-
-    endpoint: str  # with scheme: http://127.0.0.1:9000
-    access_key: str = field(repr=False)
-    secret_key: str = field(repr=False)
-    region: str = "us-east-1"
-
-    def minio_client(self, http_client=None):
-        """A MinIO (S3) client for these settings; ``http_client``: a urllib3 PoolManager with
-        the caller's timeouts and retries (the client's defaults otherwise)."""
-        from urllib.parse import urlparse
-
-        from minio import Minio
-
-        url = urlparse(self.endpoint)
-        return Minio(
-            url.netloc,
-            access_key=self.access_key,
-            secret_key=self.secret_key,
-            secure=url.scheme == "https",
-            region=self.region,
-            http_client=http_client,
-        )
-
-    def credentials_env(self) -> dict[str, str]:
-        """The keys as the environment ``ENV_CREDENTIALS_PROVIDER`` reads."""
-        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
-
-    def hadoop_conf(self, keys_from_env: bool = False) -> dict[str, str]:
-        """S3A settings; the keys themselves only when not ``keys_from_env`` (then the JVM reads
-        them from its environment, see :meth:`credentials_env`)."""
-        if "://" not in self.endpoint:
-            raise ValueError(f"S3 endpoint {self.endpoint!r} needs a scheme (http:// or https://)")
-        if keys_from_env:
-            credentials = {CREDENTIALS_PROVIDER_CONF: ENV_CREDENTIALS_PROVIDER}
-        else:
-            credentials = {
-                CREDENTIALS_PROVIDER_CONF: CONF_CREDENTIALS_PROVIDER,
-                "spark.hadoop.fs.s3a.access.key": self.access_key,
-                "spark.hadoop.fs.s3a.secret.key": self.secret_key,
-            }
-        return {
-            "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-            "spark.hadoop.fs.s3a.endpoint": self.endpoint,
-            "spark.hadoop.fs.s3a.endpoint.region": self.region,
-            "spark.hadoop.fs.s3a.path.style.access": "true",
-            "spark.hadoop.fs.s3a.connection.ssl.enabled": str(self.endpoint.startswith("https")).lower(),
-            **credentials,
-            # Fail fast instead of retrying for minutes when MinIO is down.
-            "spark.hadoop.fs.s3a.attempts.maximum": "3",
-            "spark.hadoop.fs.s3a.retry.limit": "3",
-            "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
-            "spark.hadoop.fs.s3a.connection.timeout": "30s",
-            # Delta on S3: one writing driver per table (S3SingleDriverLogStore, the default for s3a).
-            "spark.delta.logStore.s3a.impl": "io.delta.storage.S3SingleDriverLogStore",
-        }
 
 
 def artifact_name(jar: str) -> str:

@@ -8,8 +8,9 @@ import os
 from collections.abc import Mapping
 
 from datapipeline import settings
-from datapipeline.ingest.config import ConfigError, Lake, s3_from_env
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake.layout import Lake
+from datapipeline.lake.s3 import S3Settings, s3_from_env
+from datapipeline.settings import ConfigError
 
 
 def add_lake_arguments(p: argparse.ArgumentParser, env: Mapping[str, str] | None = None) -> None:
@@ -41,7 +42,7 @@ def checked_lake(args: argparse.Namespace) -> tuple[Lake, S3Settings | None]:
     """:func:`lake_from_args`, then the S3 preflight (endpoint, credentials, bucket): one-line errors."""
     lake, s3 = lake_from_args(args)
     if s3 is not None and lake.bucket:
-        from datapipeline.ingest.preflight import PreflightError, check_s3
+        from datapipeline.preflight import PreflightError, check_s3
 
         try:
             check_s3(s3, lake.bucket)

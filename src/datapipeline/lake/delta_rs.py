@@ -12,7 +12,7 @@ from pathlib import Path
 
 from deltalake import DeltaTable, QueryBuilder
 
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake.s3 import S3Settings
 
 
 def delta_rs_uri(path: str) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from datapipeline import lake as lake_io
-from datapipeline.ingest.config import query_checkpoint
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake import delta_rs
+from datapipeline.lake.layout import query_checkpoint
+from datapipeline.lake.s3 import S3Settings
 
 
 def batches(checkpoint: str, query: str, s3: S3Settings | None) -> tuple[int, int]:
@@ -20,7 +20,7 @@ def batches(checkpoint: str, query: str, s3: S3Settings | None) -> tuple[int, in
     folder = query_checkpoint(checkpoint, query)
 
     def last(sub: str) -> int:
-        ids = [int(n) for n in lake_io.list_names(f"{folder}/{sub}", s3) if n.isdigit()]
+        ids = [int(n) for n in delta_rs.list_names(f"{folder}/{sub}", s3) if n.isdigit()]
         return max(ids, default=-1)
 
     return last("offsets"), last("commits")
@@ -43,7 +43,7 @@ def refined_bronze_version(checkpoint: str, s3: S3Settings | None) -> int | None
     planned, committed = batches(checkpoint, "refine", s3)
     if committed < 0:
         return None if planned < 0 else -1
-    text = lake_io.read_text(f"{query_checkpoint(checkpoint, 'refine')}/offsets/{committed}", s3)
+    text = delta_rs.read_text(f"{query_checkpoint(checkpoint, 'refine')}/offsets/{committed}", s3)
     # Lines: "v1", the batch metadata, then one offset per source (refine has one: bronze).
     version = fully_read_version(json.loads(text.strip().splitlines()[-1]))
     return -1 if version is None else version

@@ -3,7 +3,7 @@ the credentials are wrong — instead of a Spark stack trace minutes later."""
 
 from __future__ import annotations
 
-from datapipeline.spark.session import S3Settings
+from datapipeline.lake.s3 import S3Settings
 
 
 class PreflightError(RuntimeError):
