@@ -1,7 +1,7 @@
 """`helm test` for datapipeline: produce events to Kafka, then wait until they are rows in Delta.
 
 Runs in the Airflow image (which has the project and its clients installed): it produces with
-datapipeline.producer and reads Delta with datapipeline.lake (delta-rs), like the project's tests. Env:
+datapipeline.producer and reads Delta with datapipeline.lake.delta_rs, like the project's tests. Env:
 KAFKA_BOOTSTRAP_SERVERS, SMOKE_TOPIC, SMOKE_TABLE (s3://bucket/path), SMOKE_EVENTS, SMOKE_TIMEOUT_SECONDS,
 AWS_ENDPOINT_URL (S3), AWS_REGION (default us-east-1), and S3_CREDENTIALS_DIR with the files accessKey and secretKey.
 The ingest job has to run meanwhile (the Airflow `ingest` DAG, or `kubectl apply -f k8s/spark/ingest.yaml`).
@@ -17,9 +17,9 @@ from pathlib import Path
 from deltalake.exceptions import TableNotFoundError
 
 from datapipeline.events.generator import GeneratorOptions, generate
-from datapipeline.lake import query
+from datapipeline.lake.delta_rs import query
+from datapipeline.lake.s3 import S3Settings
 from datapipeline.producer import produce
-from datapipeline.spark.session import S3Settings
 
 
 def main() -> int:
