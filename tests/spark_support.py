@@ -6,6 +6,7 @@ Connector jars: ``DP_SPARK_JARS_DIR`` or ``.local/jars/spark`` (``task bootstrap
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -31,6 +32,9 @@ def spark() -> Iterator:
         yield session
     finally:
         session.stop()
+        # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after
+        # pytest has closed the stream its log handler writes to ("--- Logging error ---").
+        logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def use_s3(spark, s3: S3Settings) -> None:
