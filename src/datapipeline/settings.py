@@ -54,7 +54,7 @@ def lake_root(env: Mapping[str, str] | None = None) -> str | None:
 
 def s3_region(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
-    return env.get("DP_S3_REGION") or env.get("AWS_REGION") or DEFAULTS["DP_S3_REGION"] or "us-east-1"
+    return env.get("DP_S3_REGION") or env.get("AWS_REGION") or str(DEFAULTS["DP_S3_REGION"])
 
 
 def table() -> str:
