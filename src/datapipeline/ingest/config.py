@@ -15,6 +15,7 @@ from pathlib import Path
 
 from datapipeline import settings
 from datapipeline.lake.layout import QUERIES, Lake, query_checkpoint
+from datapipeline.lake.cli import LAKE_ROOT_MISSING, add_s3_arguments
 from datapipeline.lake.s3 import S3Settings, s3_from_env
 from datapipeline.settings import ConfigError
 from datapipeline.spark.session import jars_dir_from_env
@@ -99,8 +100,7 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
         default=env.get("DP_CHECKPOINT"),
         help="folder of the two queries' checkpoints (bronze/, refine/); default <lake-root>/_checkpoints/ingest",
     )
-    p.add_argument("--s3-endpoint", default=env.get("DP_S3_ENDPOINT"), help="http(s)://host:port (DP_S3_ENDPOINT)")
-    p.add_argument("--s3-region", default=settings.s3_region(env), help="(DP_S3_REGION, AWS_REGION)")
+    add_s3_arguments(p, env)
     p.add_argument("--trigger", choices=TRIGGERS, default=env.get("DP_TRIGGER", "availableNow"))
     p.add_argument(
         "--queries",
@@ -151,7 +151,7 @@ def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None =
     if not a.kafka_bootstrap:
         raise ConfigError("Kafka bootstrap servers not set: pass --kafka-bootstrap or set DP_KAFKA_BOOTSTRAP")
     if not a.lake_root:
-        raise ConfigError("lake root not set: pass --lake-root or set DP_LAKE_ROOT (e.g. s3a://lake/orders)")
+        raise ConfigError(LAKE_ROOT_MISSING)
     if a.max_offsets_per_trigger is not None and a.max_offsets_per_trigger <= 0:
         raise ConfigError("--max-offsets-per-trigger must be > 0")
     if a.refine_max_files_per_trigger is not None and a.refine_max_files_per_trigger <= 0:
