@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from datapipeline.bench import cli, kafka_perf, memory, stats
+from datapipeline.bench import cli, kafka_perf, memory, runner, stats
 
 
 def test_percentile_matches_linear_interpolation_by_hand():
@@ -145,17 +145,63 @@ def sample_result(ratio: float, p99: float) -> dict:
     }
 
 
-@pytest.mark.parametrize(("ratio", "p99", "met"), [(0.6, 4.0, True), (0.4, 6.0, False)])
+def test_summary_is_flat_and_names_every_headline_figure():
+    result = sample_result(0.6, 4.0)
+    result["refine_only"] = {"rows": 200_000, "seconds": 50.0, "rows_per_s": 4000.0}
+    result["freshness"]["split.silver_events"] = {"n": 10, "p99": 70.5, "not_visible": 0}
+    s = stats.summary(result)
+    assert tuple(s) == stats.SUMMARY_KEYS  # no soak keys without a soak
+    assert s["raw_consume_msgs_per_s"] == 100000.0 and s["bronze_rows_per_s"] == 60000.0
+    assert s["kafka_source_rows_per_s"] == 65432.0 and s["parse_rows_per_s"] == 34567.0
+    assert s["refine_rows_per_s"] == 4000.0
+    # Freshness and rate as deployed: the two-driver (split) phase, not the one-driver one.
+    assert (s["bronze_p99_s"], s["silver_p99_s"], s["continuous_rate_achieved"]) == (0.9, 70.5, 4321.0)
+    assert s["dq_seconds_small"] is None and s["dq_rows_large"] is None  # not measured
+    assert all(not isinstance(v, dict | list) for v in s.values())
+    soaked = stats.summary(
+        {**result, "soak": {"minutes": 30, "rss_growth_pct": 4.2, "max_lag_s": 3.1, "files_max": 80}}
+    )
+    assert tuple(soaked) == stats.SUMMARY_KEYS + stats.SOAK_KEYS and soaked["soak_rss_growth_pct"] == 4.2
+
+
+@pytest.mark.parametrize(("ratio", "p99", "met"), [(0.6, 2.9, True), (0.4, 3.1, False)])
 def test_targets(ratio, p99, met):
-    t = stats.targets(sample_result(ratio, p99))
-    assert t["bronze_ingest_ratio"]["met"] is met
-    assert t["p99_freshness_s[full.bronze]"]["met"] is met
-    assert t["p99_freshness_s[split.bronze]"] == {"target": "<= 5.0", "value": 0.9, "met": True}
-    assert "p99_freshness_s[bronze.bronze]" not in t  # not measured, not reported
-    assert stats.targets({})["bronze_ingest_ratio"]["met"] is None
-    never = sample_result(0.6, 4.0)
-    never["freshness"]["full.bronze"].update(p99=None, not_visible=50)
-    assert stats.targets(never)["p99_freshness_s[full.bronze]"]["met"] is False
+    result = sample_result(ratio, 4.0)
+    result["freshness"]["split.bronze"]["p99"] = p99
+    t = stats.targets(result)
+    assert t["bronze_vs_raw_consume"] == {"target": ">= 0.5", "value": pytest.approx(ratio), "met": met}
+    assert t["bronze_p99_s"] == {"target": "<= 3", "value": p99, "met": met}
+    # 60,000 / 65,432 = 0.917 >= 0.85; 40,000 / 65,432 = 0.61
+    assert t["bronze_vs_kafka_source"]["met"] is met
+    assert t["parse_rows_per_s"] == {"target": ">= 100000", "value": 34567.0, "met": False}
+    # Not measured: None, never a pass.
+    assert t["refine_rows_per_s"]["met"] is None and t["dq_seconds_large_vs_small"]["met"] is None
+    assert t["silver_p99_s"]["met"] is None
+    assert "soak_rss_growth_pct" not in t
+    assert {k: v["met"] for k, v in stats.targets({}).items()} == {tt.name: None for tt in stats.TARGETS}
+    # A p99 that more than 1 % of the rows never reached is measured, and not met.
+    never = sample_result(ratio, 4.0)
+    never["freshness"]["split.silver_events"] = {"n": 10, "p99": None, "not_visible": 50}
+    assert stats.targets(never)["silver_p99_s"] == {"target": "<= 15", "value": None, "met": False}
+    dq = {
+        **result,
+        "data_quality": {"small": {"rows": 10**6, "seconds": 10.0}, "large": {"rows": 5 * 10**6, "seconds": 16.0}},
+    }
+    assert stats.targets(dq)["dq_seconds_large_vs_small"] == {"target": "<= 1.5", "value": 1.6, "met": False}
+
+
+def test_result_json_has_summary_and_targets_and_no_latencies():
+    opts = runner.Options(size=stats.sizing(records=1000))
+    result = runner.BenchResult(
+        run_id="20261202T000000Z", started_at="t", host={}, versions={}, sizing=opts.size.as_dict(), config={}
+    )
+    result.refine_only = {"rows": 1000, "seconds": 0.5, "rows_per_s": 2000.0}
+    result.latencies["split.bronze"] = [0.1, 0.2]
+    body = json.loads(json.dumps(result.to_json()))
+    assert body["schema"] == 2 and "latencies" not in body and "bronze_only_cold" not in body
+    assert body["summary"]["refine_rows_per_s"] == 2000.0
+    assert body["targets"]["refine_rows_per_s"] == {"target": ">= 15000", "value": 2000.0, "met": False}
+    assert stats.markdown(body).count("2,000 rows/s") == 1
 
 
 def test_markdown_table_has_every_figure():

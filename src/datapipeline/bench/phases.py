@@ -89,6 +89,24 @@ def available_now(spark: SparkSession, cfg: IngestConfig, nbytes: int, expected_
     return {**throughput(rows, nbytes, seconds), **batches}
 
 
+def refine_only(spark: SparkSession, cfg: IngestConfig) -> dict:
+    """The job's refine query alone, ``availableNow``, from an empty refine checkpoint over all of
+    ``cfg``'s bronze table (quarantine, silver MERGEs, gold); rows/s over bronze's rows, wall time
+    (tables created before the clock starts). Raises unless refine processed bronze to its end."""
+    cfg = replace(cfg, trigger="availableNow", queries=("refine",))
+    job.ensure_tables(spark, {name: cfg.tables[name] for name in job.QUERY_TABLES["refine"]})
+    bronze_table = DeltaTable.forPath(spark, cfg.tables["bronze"])
+    version = int(bronze_table.history(1).select("version").first()[0])
+    rows = bronze_table.toDF().count()
+    start = time.monotonic()
+    pipeline = job.Pipeline(spark, cfg)
+    pipeline.awaitTermination()
+    seconds = time.monotonic() - start
+    if not checkpoints.refined_up_to(cfg.checkpoint, cfg.s3, version):
+        raise RuntimeError(f"refine ended before bronze version {version} was refined: {pipeline.exception()}")
+    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, **_batches(_progress(pipeline.refine))}
+
+
 def kafka_batch(spark: SparkSession, kafka_bootstrap: str, topic: str, ending_offsets: dict[int, int]) -> DataFrame:
     """The topic's records from the start to ``ending_offsets``, as a batch DataFrame of bronze rows."""
     raw = (
