@@ -24,7 +24,8 @@ def render(result: dict, latencies: dict[str, list[float]], path: Path) -> Path:
     }
     for name, m in result.get("merge", {}).items():
         bars[f"MERGE\n{name}"] = m.get("rows_per_s") or 0
-    ax1.bar(list(bars), list(bars.values()), color=["#555", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728"][: len(bars)])
+    colors = ["#555", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728"]
+    ax1.bar(list(bars), list(bars.values()), color=colors[: len(bars)])
     if raw:
         ax1.axhline(raw * TARGET_INGEST_RATIO, ls="--", color="red", label=f"target {TARGET_INGEST_RATIO} x raw")
         ax1.legend()

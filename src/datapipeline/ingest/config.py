@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from datapipeline import settings
-from datapipeline.lake.layout import QUERIES, Lake, query_checkpoint
 from datapipeline.lake.cli import LAKE_ROOT_MISSING, add_s3_arguments
+from datapipeline.lake.layout import QUERIES, Lake, query_checkpoint
 from datapipeline.lake.s3 import S3Settings, s3_from_env
 from datapipeline.settings import ConfigError
 from datapipeline.spark.session import jars_dir_from_env

@@ -12,7 +12,6 @@ from datapipeline.lake.layout import Lake
 from datapipeline.lake.s3 import S3Settings, s3_from_env
 from datapipeline.settings import ConfigError
 
-
 LAKE_ROOT_MISSING = "lake root not set: pass --lake-root or set DP_LAKE_ROOT (e.g. s3a://lake/orders)"
 
 
