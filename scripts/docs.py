@@ -134,10 +134,7 @@ def bench_part() -> str | None:
         + (f", {minutes:.1f} minutes in all" if minutes else "")
         + ":\n"
     )
-    targets = "".join(
-        f"- {name} {t['target']}: {({True: 'met', False: 'not met', None: 'not measured'})[t['met']]} ({t['value']})\n"
-        for name, t in result.get("targets", {}).items()
-    )
+    targets = "".join(f"- {stats.target_line(name, t)}\n" for name, t in result.get("targets", {}).items())
     return f"{head}\n{stats.markdown(result)}\n\nTargets:\n\n{targets}"
 
 

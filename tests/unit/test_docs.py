@@ -133,7 +133,7 @@ def test_bench_and_fault_parts_render_from_kept_results(tmp_path, monkeypatch):
     (tmp_path / "faults-20990101T000000Z.json").write_text(json.dumps(faults))
     part = docs.bench_part()
     assert "Run `20990101T000000Z`" in part and "1.5 minutes in all" in part
-    assert "| raw Kafka consume" in part and "- bronze_ingest_ratio >= 0.5: met (0.6)" in part
+    assert "| raw Kafka consume" in part and "- bronze_ingest_ratio >= 0.5: met (0.60)" in part
     assert "| f | i | r | 1.2 (m) | 0 | 0 |  |" in docs.faults_part()
     doc = "x\n<!-- BEGIN GENERATED: faults (scripts/docs.py; do not edit) -->\nold\n<!-- END GENERATED: faults -->\ny\n"
     assert docs.render(doc, "faults", "new\n") == doc.replace("old", "new")

@@ -144,8 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r = result.get("ratios", {}).get("bronze_only_vs_raw")
     print(f"ratio bronze ingest / raw consume: {r:.2f}" if r else "ratio bronze ingest / raw consume: n/a")
     for name, t in result["targets"].items():
-        verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
-        print(f"target {name} {t['target']}: {verdict} ({t['value']})")
+        print("target " + stats.target_line(name, t))
     print("summary: " + json.dumps(result["summary"]))
     print(f"result: {path}\nchart:  {png}")
     return 0

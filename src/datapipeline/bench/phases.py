@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,13 +101,42 @@ def refine_only(spark: SparkSession, cfg: IngestConfig) -> dict:
     bronze_table = DeltaTable.forPath(spark, cfg.tables["bronze"])
     version = int(bronze_table.history(1).select("version").first()[0])
     rows = bronze_table.toDF().count()
-    start = time.monotonic()
-    pipeline = job.Pipeline(spark, cfg)
-    pipeline.awaitTermination()
-    seconds = time.monotonic() - start
+    with _refine_steps() as steps:
+        start = time.monotonic()
+        pipeline = job.Pipeline(spark, cfg)
+        pipeline.awaitTermination()
+        seconds = time.monotonic() - start
     if not checkpoints.refined_up_to(cfg.checkpoint, cfg.s3, version):
         raise RuntimeError(f"refine ended before bronze version {version} was refined: {pipeline.exception()}")
-    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, **_batches(_progress(pipeline.refine))}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "steps_s": steps,
+        **_batches(_progress(pipeline.refine)),
+    }
+
+
+@contextmanager
+def _refine_steps() -> Iterator[dict[str, float]]:
+    """Seconds per step of the refine micro-batches that run inside (summed), from the job's
+    ``refine batch`` log records (``refine_writer``'s step timer)."""
+    steps: dict[str, float] = {}
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            for step, sec in getattr(record, "refine_steps", {}).items():
+                steps[step] = steps.get(step, 0.0) + sec
+
+    logger, handler = logging.getLogger(job.__name__), Collect(logging.INFO)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield steps
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def kafka_batch(spark: SparkSession, kafka_bootstrap: str, topic: str, ending_offsets: dict[int, int]) -> DataFrame:

@@ -341,7 +341,10 @@ class Bench:
 
         with self.prog.phase("refine alone, availableNow (warm, over the bulk records' bronze)"):
             self.result.refine_only = r = phases.refine_only(self.spark, self.base)
-        self.prog.line(f"  refine alone: {r['rows_per_s']:,.0f} rows/s ({r['rows']:,} rows in {r['seconds']:.1f}s)")
+        steps = ", ".join(f"{k} {v:.1f}s" for k, v in r["steps_s"].items())
+        self.prog.line(
+            f"  refine alone: {r['rows_per_s']:,.0f} rows/s ({r['rows']:,} rows in {r['seconds']:.1f}s: {steps})"
+        )
 
     def source_and_parse(self) -> None:
         from datapipeline.bench import phases

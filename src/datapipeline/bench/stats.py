@@ -224,6 +224,14 @@ def targets(result: dict) -> dict[str, dict]:
     return out
 
 
+def target_line(name: str, t: dict) -> str:
+    """``name bound: met|NOT met|not measured (value)``, the value rounded for reading."""
+    verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
+    value = t["value"]
+    shown = "n/a" if value is None else f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+    return f"{name} {t['target']}: {verdict} ({shown})"
+
+
 def _num(value, digits: int = 0, unit: str = "") -> str:
     if value is None:
         return "n/a"

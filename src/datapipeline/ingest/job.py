@@ -151,7 +151,13 @@ def refine_writer(tables: dict[str, str], app_id: str) -> Callable[[DataFrame, i
                 marked.unpersist()
         finally:
             parsed.unpersist()
-        log.info("refine batch %s: %d bronze rows written (%s)", batch_id, rows, timer)
+        log.info(
+            "refine batch %s: %d bronze rows written (%s)",
+            batch_id,
+            rows,
+            timer,
+            extra={"refine_rows": rows, "refine_steps": timer.seconds},
+        )
 
     return write_batch
 
