@@ -51,12 +51,16 @@ def test_airflow_values_use_the_secrets_and_accounts_of_the_chart():
     assert AIRFLOW["executor"] == "KubernetesExecutor"
     assert jp(AIRFLOW, "data.metadataSecretName") == VALUES["airflow"]["metadataSecretName"]
     assert jp(AIRFLOW, "postgresql.enabled") is False
+    lake = VALUES["airflow"]["lakeS3SecretName"]
     assert AIRFLOW["secret"] == [
         {
             "envName": "AIRFLOW_CONN_MINIO_LOGS",
             "secretName": VALUES["airflow"]["logsConnectionSecretName"],
             "secretKey": "connection",
-        }
+        },
+        {"envName": "DP_S3_ENDPOINT", "secretName": lake, "secretKey": "endpoint"},
+        {"envName": "DP_S3_ACCESS_KEY", "secretName": lake, "secretKey": "accessKey"},
+        {"envName": "DP_S3_SECRET_KEY", "secretName": lake, "secretKey": "secretKey"},
     ]
     assert jp(AIRFLOW, "workers.serviceAccount.name") in VALUES["airflow"]["serviceAccounts"]
 

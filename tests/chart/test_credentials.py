@@ -47,6 +47,14 @@ class TestMinioCredentials:
             "extra": {"endpoint_url": "http://minio.datapipeline.svc.cluster.local:80", "region_name": "us-east-1"},
         }
 
+        lake = one(objects, "Secret", "airflow-lake-s3")  # data_quality's DP_S3_* in the worker pods
+        assert lake["metadata"]["namespace"] == "datapipeline"
+        assert (data(lake, "endpoint"), data(lake, "accessKey"), data(lake, "secretKey")) == (
+            "http://minio.datapipeline.svc.cluster.local:80",
+            access,
+            secret,
+        )
+
     def test_each_install_gets_new_credentials(self):
         first = one(render_chart(show_only=[MINIO_SECRETS]), "Secret", "minio-credentials")
         second = one(render_chart(show_only=[MINIO_SECRETS]), "Secret", "minio-credentials")
@@ -166,7 +174,7 @@ class TestUpgradeKeepsCredentials:
 
         before, after = values(installed), values(upgraded)
         assert after == before  # every key of every Secret, including derived ones (config.env, connection URIs)
-        assert len(before) == 13  # 9 Secrets, 13 keys
+        assert len(before) == 16  # 10 Secrets, 16 keys
 
     def test_a_fresh_install_does_not_reuse_anything(self, tmp_path):
         everything = render_chart(validate=False)

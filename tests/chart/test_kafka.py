@@ -90,6 +90,15 @@ class TestKafka:
         assert ctx["allowPrivilegeEscalation"] is False
         assert ctx["capabilities"] == {"drop": ["ALL"]}
 
+    def test_brokers_and_zookeeper_keep_strimzis_fs_group(self):
+        # Strimzi sets fsGroup 0 only when the CR gives no pod securityContext; ours replaces it,
+        # and uid 1001 could not write a root-owned data volume on a real cluster without it.
+        kafka = one(render_chart(show_only=[KAFKA]), "Kafka")
+        for section in ("kafka", "zookeeper"):
+            ctx = jp(kafka, f"spec.{section}.template.pod.securityContext")
+            assert ctx["fsGroup"] == 0 and ctx["runAsNonRoot"] is True, section
+        assert "fsGroup" not in jp(kafka, "spec.entityOperator.template.pod.securityContext")  # no volume
+
     def test_not_created_when_disabled(self):
         objects = render_chart(values_files=[chartlib.VALUES_DIR / "minimal.yaml"])
         assert [o for o in objects if o["apiVersion"].startswith("kafka.strimzi.io")] == []

@@ -28,7 +28,7 @@ def test_airflow_may_submit_watch_delete_sparkapplications_and_read_driver_pods(
     assert rules == {
         ("sparkoperator.k8s.io", "sparkapplications"): ["create", "delete", "get", "list", "watch"],
         ("sparkoperator.k8s.io", "sparkapplications/status"): ["get"],
-        ("", "pods"): ["get", "list", "watch"],
+        ("", "pods"): ["get", "list", "patch", "watch"],
         ("", "pods/log"): ["get"],
         ("", "events"): ["get", "list", "watch"],
     }
