@@ -7,13 +7,16 @@ checked against the list below, each verified in the chart's own sources:
 
 - parameters reference of chart 1.22.0 (airflow.apache.org/docs/helm-chart/1.22.0/parameters-ref.html):
   airflowVersion, defaultAirflowTag, executor, config, createUserJob.defaultUser.enabled, apiSecretKey;
+- release notes: createUserJob.enabled (1.19, apache/airflow #56057), workers.kubernetes.serviceAccount
+  (1.21.0, "workers.serviceAccount is now deprecated", #64730) and workers.kubernetes.resources
+  (newsfragment 61890: "workers.resources section is now deprecated");
 - apache/airflow chart/templates: secrets/api-secret-key-secret.yaml (`apiSecretKeySecretName`, key
   `api-secret-key`, Airflow >= 3), secrets/jwt-secret.yaml (`jwtSecretName`, key `jwt-secret`),
   secrets/metadata-connection-secret.yaml (`data.metadataSecretName`, key `connection`;
   `pgbouncer.enabled`), jobs/create-user-job.yaml and jobs/migrate-database-job.yaml (`*.resources`);
 - apache/airflow chart/values.yaml and values.schema.json (Airflow 3 era): images.airflow.*, env,
   secret[].envName/secretName/secretKey, postgresql.enabled, redis.enabled, statsd.enabled,
-  workers.serviceAccount.*, scheduler/apiServer/dagProcessor/triggerer/workers resources,
+  scheduler/apiServer/dagProcessor/triggerer resources,
   dagProcessor.enabled, triggerer.persistence.enabled; the executor values "LocalExecutor,
   CeleryExecutor, KubernetesExecutor" ("One or multiple of", values.yaml 1.22.0).
 """
@@ -57,15 +60,16 @@ CHART_KEYS = {
     "config",
     "env",
     "secret",
-    "workers.serviceAccount.create",
-    "workers.serviceAccount.name",
-    "workers.resources",
+    "workers.kubernetes.serviceAccount.create",
+    "workers.kubernetes.serviceAccount.name",
+    "workers.kubernetes.resources",
     "scheduler.resources",
     "apiServer.resources",
     "dagProcessor.enabled",
     "dagProcessor.resources",
     "triggerer.persistence.enabled",
     "triggerer.resources",
+    "createUserJob.enabled",
     "createUserJob.defaultUser.enabled",
     "migrateDatabaseJob.resources",
 }
@@ -96,6 +100,16 @@ def test_every_key_is_one_the_airflow_chart_reads():
         "airflowVersion",
         "defaultAirflowTag",
     }
+
+
+# Keys the chart still reads but has deprecated (release notes 1.21.0; newsfragment 61890; #59767).
+DEPRECATED = ("workers.serviceAccount.", "workers.resources", "webserver.defaultUser.")
+
+
+def test_no_deprecated_key_is_used():
+    used = set(leaves(VALUES))
+    assert [k for k in used if k.startswith(DEPRECATED)] == []
+    assert [k for k in CHART_KEYS if k.startswith(DEPRECATED)] == []  # nor listed as fine
 
 
 def test_the_key_check_does_catch_a_wrong_key():
@@ -153,7 +167,9 @@ def test_simple_auth_manager_without_the_fab_user_job():
     core = VALUES["config"]["core"]
     assert core["auth_manager"].endswith("simple_auth_manager.SimpleAuthManager")
     assert core["simple_auth_manager_all_admins"] == "True"
-    # The chart's create-user job runs `airflow users create`, a FAB auth manager command.
+    # The chart's create-user job runs `airflow users create`, a FAB auth manager command: the Job
+    # itself is off (`enabled` gates it; `defaultUser.enabled` alone left it running).
+    assert jp(VALUES, "createUserJob.enabled") is False
     assert jp(VALUES, "createUserJob.defaultUser.enabled") is False
 
 

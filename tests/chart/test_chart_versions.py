@@ -62,7 +62,7 @@ def test_airflow_values_use_the_secrets_and_accounts_of_the_chart():
         {"envName": "DP_S3_ACCESS_KEY", "secretName": lake, "secretKey": "accessKey"},
         {"envName": "DP_S3_SECRET_KEY", "secretName": lake, "secretKey": "secretKey"},
     ]
-    assert jp(AIRFLOW, "workers.serviceAccount.name") in VALUES["airflow"]["serviceAccounts"]
+    assert jp(AIRFLOW, "workers.kubernetes.serviceAccount.name") in VALUES["airflow"]["serviceAccounts"]
 
 
 def test_airflow_remote_logs_go_to_the_minio_bucket():

@@ -82,7 +82,7 @@ def upstream_requests() -> dict[str, tuple[float, float]]:
     for component in ("scheduler", "apiServer", "dagProcessor", "triggerer"):
         out[f"airflow-{component}"] = _requests(jp(af, f"{component}.resources"), f"airflow {component}")
     parallelism = int(jp(af, "config.core.parallelism"))
-    workers = _requests(jp(af, "workers.resources"), "airflow workers")
+    workers = _requests(jp(af, "workers.kubernetes.resources"), "airflow workers")
     out[f"airflow-task-pods-x{parallelism}"] = _times(workers, parallelism)
     return out
 
