@@ -12,6 +12,7 @@ Parts and their sources:
   reason codes and the generator's hostile kinds (``datapipeline.events``).
 * ``bench-latest`` (docs/performance.md): ``python -m datapipeline.bench --markdown`` of the newest
   bench result kept in ``docs/results/bench-<run id>.json``.
+* ``bench-summary`` (README.md): the targets of that same result, one short table.
 * ``faults`` (docs/reliability.md): the fault matrix of the newest fault report kept in
   ``docs/results/faults-<finished at>.json`` (``tests/faults/faultreport.py``).
 
@@ -138,6 +139,19 @@ def bench_part() -> str | None:
     return f"{head}\n{stats.markdown(result)}\n\nTargets:\n\n{targets}"
 
 
+def bench_summary_part() -> str | None:
+    path = _newest("bench-*.json")
+    if path is None:
+        return None
+    from datapipeline.bench import stats
+
+    result = json.loads(path.read_text())
+    return (
+        f"`task bench` run `{result['run_id']}` ({result.get('host', {}).get('cpus')} cores; "
+        f"[all figures and the method](docs/performance.md)):\n\n{stats.targets_markdown(result)}\n"
+    )
+
+
 def faults_part() -> str | None:
     path = _newest("faults-*.json")
     if path is None:
@@ -155,6 +169,7 @@ def faults_part() -> str | None:
 PARTS: dict[str, tuple[Path, Callable[[], str | None]]] = {
     "contract": (DOCS / "contract.md", contract_part),
     "bench-latest": (DOCS / "performance.md", bench_part),
+    "bench-summary": (ROOT / "README.md", bench_summary_part),
     "faults": (DOCS / "reliability.md", faults_part),
 }
 

@@ -51,9 +51,14 @@ def why_not_runnable() -> str | None:
     return None
 
 
-def kubectl(*args: str, check: bool = True, timeout: float = 300) -> str:
+def kubectl(*args: str, check: bool = True, timeout: float = 300, stdin: str | None = None) -> str:
     proc = subprocess.run(
-        ["kubectl", "--context", CONTEXT, *args], capture_output=True, text=True, check=False, timeout=timeout
+        ["kubectl", "--context", CONTEXT, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        input=stdin,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {proc.stderr}")

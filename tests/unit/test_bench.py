@@ -173,7 +173,7 @@ def test_targets(ratio, p99, met):
     assert t["bronze_p99_s"] == {"target": "<= 3", "value": p99, "met": met}
     # 60,000 / 65,432 = 0.917 >= 0.85; 40,000 / 65,432 = 0.61
     assert t["bronze_vs_kafka_source"]["met"] is met
-    assert t["parse_rows_per_s"] == {"target": ">= 100000", "value": 34567.0, "met": False}
+    assert t["parse_rows_per_s"] == {"target": ">= 100,000", "value": 34567.0, "met": False}
     # Not measured: None, never a pass.
     assert t["refine_rows_per_s"]["met"] is None and t["dq_seconds_large_vs_small"]["met"] is None
     assert t["silver_p99_s"]["met"] is None
@@ -200,8 +200,13 @@ def test_result_json_has_summary_and_targets_and_no_latencies():
     body = json.loads(json.dumps(result.to_json()))
     assert body["schema"] == 2 and "latencies" not in body and "bronze_only_cold" not in body
     assert body["summary"]["refine_rows_per_s"] == 2000.0
-    assert body["targets"]["refine_rows_per_s"] == {"target": ">= 15000", "value": 2000.0, "met": False}
+    assert body["targets"]["refine_rows_per_s"] == {"target": ">= 15,000", "value": 2000.0, "met": False}
     assert stats.markdown(body).count("2,000 rows/s") == 1
+    table = stats.targets_markdown(body).splitlines()
+    assert table[:2] == ["| figure | value | target | |", "|---|---|---|---|"]
+    assert "| `refine_rows_per_s` | 2,000 | >= 15,000 | **not met** |" in table
+    assert "| `parse_rows_per_s` | n/a | >= 100,000 | not measured |" in table
+    assert len(table) == 2 + len(stats.TARGETS)
 
 
 def test_markdown_table_has_every_figure():

@@ -220,16 +220,28 @@ def targets(result: dict) -> dict[str, dict]:
             met = False if measured else None
         else:
             met = value >= t.bound if t.op == ">=" else value <= t.bound
-        out[t.name] = {"target": f"{t.op} {t.bound:g}", "value": value, "met": met}
+        out[t.name] = {"target": f"{t.op} {t.bound:,g}", "value": value, "met": met}
     return out
 
 
 def target_line(name: str, t: dict) -> str:
     """``name bound: met|NOT met|not measured (value)``, the value rounded for reading."""
     verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
-    value = t["value"]
-    shown = "n/a" if value is None else f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
-    return f"{name} {t['target']}: {verdict} ({shown})"
+    return f"{name} {t['target']}: {verdict} ({_shown(t['value'])})"
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def targets_markdown(result: dict) -> str:
+    """The targets of a result as a short table (figure, value, target, met), for the README;
+    computed from its figures by :func:`targets`, so the table always shows today's targets."""
+    lines = ["| figure | value | target | |", "|---|---|---|---|"]
+    for name, t in targets(result).items():
+        verdict = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
+        lines.append(f"| `{name}` | {_shown(t['value'])} | {t['target']} | {verdict} |")
+    return "\n".join(lines)
 
 
 def _num(value, digits: int = 0, unit: str = "") -> str:
