@@ -137,9 +137,21 @@ kind_() {
   fi
 }
 
-# Image refs of the profile (scripts/k8s/images.py refs): image_ref NAME
+# Image refs of the profile (scripts/k8s/images.py refs: NAME=REF lines). Each tag hashes its
+# image's inputs (src/ among them), so up.sh works them out once, right after building
+# (freeze_image_refs): an edit while it runs must not make a later step name a tag never built.
+IMAGE_REFS=""
+freeze_image_refs() {
+  IMAGE_REFS="$(python3 "$ROOT/scripts/k8s/images.py" --profile "$PROFILE" refs)" \
+    || die "could not work out the image refs (scripts/k8s/images.py refs)"
+}
+# image_ref NAME: the frozen ref, or the current one when nothing froze them (other scripts).
 image_ref() {
-  python3 "$ROOT/scripts/k8s/images.py" --profile "$PROFILE" refs | sed -n "s/^$1=//p"
+  if [[ -n "$IMAGE_REFS" ]]; then
+    sed -n "s/^$1=//p" <<< "$IMAGE_REFS"
+  else
+    python3 "$ROOT/scripts/k8s/images.py" --profile "$PROFILE" refs | sed -n "s/^$1=//p"
+  fi
 }
 
 # The kind node image of the profile: the pinned kindest/node upstream, the one built here otherwise.
@@ -151,6 +163,8 @@ node_image() {
 load_images() {
   local ref node="$CLUSTER-control-plane"
   for ref in "$@"; do
+    docker image inspect "$ref" >/dev/null 2>&1 \
+      || die "image $ref is not built: its inputs changed after the images phase (an edit under src/ or images/ while \`task k8s:up\` ran?); run \`task k8s:up\` again"
     if docker exec "$node" crictl inspecti "$ref" >/dev/null 2>&1 \
         || docker exec "$node" crictl inspecti "docker.io/$ref" >/dev/null 2>&1; then
       echo "    $ref: in the node"

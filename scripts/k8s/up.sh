@@ -25,6 +25,7 @@ if [[ "${SKIP_IMAGES:-}" != "1" ]]; then
   phase "images ($PROFILE profile; cached by their inputs)"
   python3 "$ROOT/scripts/k8s/images.py" --profile "$PROFILE" build
 fi
+freeze_image_refs  # every later step names the images by these refs (lib.sh)
 
 phase "kind cluster $CLUSTER"
 node_ref="$(node_image)"
@@ -41,7 +42,7 @@ kc get nodes >/dev/null || die "kind cluster $CLUSTER exists but does not answer
 kc -n kube-system scale deployment coredns --replicas=1 >/dev/null
 
 phase "images into the node"
-mapfile -t app_refs < <(python3 "$ROOT/scripts/k8s/images.py" --profile "$PROFILE" refs | grep -v '^kind-node=' | cut -d= -f2)
+mapfile -t app_refs < <(grep -v '^kind-node=' <<< "$IMAGE_REFS" | cut -d= -f2)
 load_images "${app_refs[@]}"
 # k8s/spark/*.yaml (kubectl apply by hand) name the Spark image by its stable tag.
 spark_ref="$(image_ref spark)"
