@@ -23,9 +23,12 @@ HEALTHY = {"", "NEW", "SUBMITTED", "RUNNING", "PENDING_RERUN", "INVALIDATING"}
 DEAD = {"COMPLETED", "FAILED", "SUBMISSION_FAILED", "FAILING", "SUCCEEDING", "UNKNOWN"}
 # The job's queries (datapipeline.ingest.config.QUERIES) -> their continuous app.
 STREAM_APPS = {"bronze": "ingest-stream-bronze", "refine": "ingest-stream-refine"}
-# CPU priority of the local refine app: bronze's driver gets the CPU whenever it wants it (on
-# Kubernetes the pods' CPU requests share the node instead).
+# CPU priority of the local refine app: bronze's driver gets the CPU whenever it wants it.
 REFINE_NICE = 19
+# Its counterpart on Kubernetes: under contention a container's CPU weight follows its CPU request,
+# so the refine app's driver and executor request 50m where bronze's request the spec's 250m (about
+# 1:5; no limit, so refine still uses the CPU bronze leaves idle).
+REFINE_CORE_REQUEST = "50m"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ def decide(state: str | None) -> Decision:
 
 def stream_manifest(batch_manifest: dict, query: str) -> dict:
     """The continuous app of one of the job's queries: the ingest SparkApplication's spec with
-    ``--queries <query> --trigger processingTime``, named ``STREAM_APPS[query]``."""
+    ``--queries <query> --trigger processingTime``, named ``STREAM_APPS[query]``; refine's requests
+    :data:`REFINE_CORE_REQUEST` of CPU (a smaller share than bronze's)."""
     import copy
 
     if query not in STREAM_APPS:
@@ -60,6 +64,9 @@ def stream_manifest(batch_manifest: dict, query: str) -> dict:
             i = args.index(option)
             del args[i : i + 2]
     app["spec"]["arguments"] = [*args, "--queries", query, "--trigger", "processingTime"]
+    if query == "refine":
+        for role in ("driver", "executor"):
+            app["spec"][role]["coreRequest"] = REFINE_CORE_REQUEST
     return app
 
 
