@@ -16,11 +16,14 @@ import json
 
 import kindlib
 
-# Every authenticated account's own review APIs (ClusterRole system:basic-user), in any namespace.
-SELF_REVIEWS = {
+# What every service account may do anywhere, by Kubernetes' default bindings: its own review
+# APIs (ClusterRole system:basic-user, for system:authenticated) and reading the cluster's trust
+# bundles (system:cluster-trust-bundle-discovery, for system:serviceaccounts).
+EVERY_ACCOUNT = {
     ("authorization.k8s.io", "selfsubjectaccessreviews", "create", ""),
     ("authorization.k8s.io", "selfsubjectrulesreviews", "create", ""),
     ("authentication.k8s.io", "selfsubjectreviews", "create", ""),
+    *{("certificates.k8s.io", "clustertrustbundles", v, "") for v in ("get", "list", "watch")},
 }
 
 
@@ -38,9 +41,11 @@ def rules(account: str, namespace: str) -> set[Rule]:
         "kind": "SelfSubjectRulesReview",
         "spec": {"namespace": namespace},
     }
-    status = json.loads(kindlib.kubectl("create", "--as", account, "-o", "json", "-f", "-", stdin=json.dumps(review)))[
-        "status"
-    ]
+    status = json.loads(
+        kindlib.kubectl(
+            "create", "--validate=false", "--as", account, "-o", "json", "-f", "-", stdin=json.dumps(review)
+        )
+    )["status"]
     assert not status.get("incomplete"), status.get("evaluationError")
     return {
         (group, resource, verb, ",".join(rule.get("resourceNames", [])))
@@ -56,7 +61,7 @@ SPARK_DRIVER = f"system:serviceaccount:{kindlib.SPARK_NS}:spark"
 
 
 def test_airflow_task_pods_may_exactly_submit_and_watch_spark_jobs():
-    assert rules(AIRFLOW_WORKER, kindlib.SPARK_NS) == SELF_REVIEWS | {
+    assert rules(AIRFLOW_WORKER, kindlib.SPARK_NS) == EVERY_ACCOUNT | {
         *grants("sparkoperator.k8s.io", ("sparkapplications",), ("create", "get", "list", "watch", "delete")),
         *grants("sparkoperator.k8s.io", ("sparkapplications/status",), ("get",)),
         *grants("", ("pods",), ("get", "list", "watch", "patch")),
@@ -66,14 +71,14 @@ def test_airflow_task_pods_may_exactly_submit_and_watch_spark_jobs():
 
 
 def test_airflow_task_pods_get_nothing_where_the_data_services_secrets_are():
-    assert rules(AIRFLOW_WORKER, kindlib.NS) == SELF_REVIEWS
+    assert rules(AIRFLOW_WORKER, kindlib.NS) == EVERY_ACCOUNT
     args = ("auth", "can-i", "get", "secret/minio-credentials", "-n", kindlib.NS, "--as", AIRFLOW_WORKER)
     assert kindlib.kubectl(*args, check=False).strip() == "no"
 
 
 def test_the_spark_driver_may_exactly_manage_its_executors():
     verbs = ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update")
-    assert rules(SPARK_DRIVER, kindlib.SPARK_NS) == SELF_REVIEWS | grants(
+    assert rules(SPARK_DRIVER, kindlib.SPARK_NS) == EVERY_ACCOUNT | grants(
         "", ("pods", "services", "configmaps", "persistentvolumeclaims"), verbs
     )
-    assert rules(SPARK_DRIVER, kindlib.NS) == SELF_REVIEWS
+    assert rules(SPARK_DRIVER, kindlib.NS) == EVERY_ACCOUNT
