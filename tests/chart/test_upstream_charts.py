@@ -86,3 +86,17 @@ def test_resources_counted_in_the_budget_are_the_rendered_ones(operator_objects)
     for name, key in (("spark-operator-controller", "controller"), ("spark-operator-webhook", "webhook")):
         rendered = jp(one(operator_objects, "Deployment", name), "spec.template.spec.containers[0].resources")
         assert rendered == values[key]["resources"], name
+
+
+def test_leader_election_may_record_its_events(operator_objects):
+    # Both components elect a leader with a Lease in the operator's namespace, and client-go records
+    # a LeaderElection event there; 2.5.0's webhook Role lacked `events` (kubeflow/spark-operator
+    # #3024, fixed in 2.5.2 by #3027).
+    for name in ("spark-operator-controller", "spark-operator-webhook"):
+        role = next(
+            o
+            for o in by_kind(operator_objects, "Role")
+            if o["metadata"]["name"] == name and o["metadata"]["namespace"] == "spark-operator"
+        )
+        granted = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
+        assert {("leases", "get"), ("leases", "update"), ("events", "create"), ("events", "patch")} <= granted, name
