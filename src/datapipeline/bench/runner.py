@@ -170,14 +170,16 @@ def platform(opts: Options, prog: Progress) -> Iterator[LocalPlatform]:
         if opts.use_running
         else bench_platform.private_platform(echo, keep=opts.keep_platform)
     )
-    with ExitStack() as stack:
+    # One try around start and use: a SIGTERM (SystemExit) landing right after the start phase's
+    # last line, before the body runs, still goes through the timed stop.
+    stack = ExitStack()
+    try:
         with prog.phase("platform"):
             plat = stack.enter_context(ctx)
-        try:
-            yield plat
-        finally:
-            with prog.phase("platform stop"):
-                stack.close()
+        yield plat
+    finally:
+        with prog.phase("platform stop"):
+            stack.close()
 
 
 @dataclass
