@@ -259,3 +259,47 @@ def test_raw_ceiling_is_the_median_run():
     assert stats.median_run(runs[:2], "fetch_msgs_per_s")["run"] == 1  # even count: the lower middle
     with pytest.raises(ValueError):
         stats.median_run([], "fetch_msgs_per_s")
+
+
+def soak_sample(t: float, bronze_mb: float, refine_mb: float | None, lag: float, files: int) -> dict:
+    return {
+        "t": t,
+        "rss_mb": {"bronze": bronze_mb, "refine": refine_mb},
+        "refine_lag_s": lag,
+        "files": {"bronze": files, "silver_events": files // 2},
+    }
+
+
+def test_soak_figures_measure_growth_from_the_end_of_warm_up():
+    samples = [
+        soak_sample(30, 500, 400, 90.0, 10),  # warm-up: neither its RSS nor its lag sets the baseline
+        soak_sample(60, 1000, 800, 2.0, 20),
+        soak_sample(90, 1020, 800, 3.0, 30),
+        soak_sample(120, 1030, 820, 4.0, 40),
+        soak_sample(150, 1050, 840, 8.0, 50),
+        soak_sample(180, 1100, 860, 9.0, 60),
+        soak_sample(210, 1080, 860, 11.0, 70),
+    ]
+    f = stats.soak_figures(samples, warmup_s=60)
+    # bronze 1000 -> 1080 (+8 %), refine 800 -> 860 (+7.5 %): the larger one
+    assert f["rss_growth_pct_by_driver"] == {"bronze": 8.0, "refine": 7.5}
+    assert f["rss_growth_pct"] == 8.0
+    assert f["max_lag_s"] == 11.0  # after warm-up: the 90 s of the drivers' start do not count
+    # six samples after warm-up: last two (9, 11) minus first two (2, 3)
+    assert f["lag_trend_s"] == 7.5
+    assert f["files_max"] == 70 and f["minutes"] == 3.5
+    t = stats.targets({"soak": f})
+    assert t["soak_rss_growth_pct"] == {"target": "<= 10", "value": 8.0, "met": True}
+
+
+def test_soak_figures_leave_out_a_driver_without_rss_and_refuse_a_soak_too_short():
+    samples = [soak_sample(60, 1000, None, 1.0, 5), soak_sample(90, 1200, 900, 1.0, 5)]
+    assert stats.soak_figures(samples, warmup_s=60)["rss_growth_pct_by_driver"] == {"bronze": 20.0}
+    with pytest.raises(ValueError, match="two samples after its 300s warm-up, got 0"):
+        stats.soak_figures(samples, warmup_s=300)
+
+
+def test_soak_minutes_must_not_be_negative(capsys):
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["--soak", "-1"])
+    assert "-1 must be >= 0" in capsys.readouterr().err

@@ -33,6 +33,13 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value:g} must be >= 0")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bench",
@@ -73,6 +80,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--use-running", action="store_true", help="use the running `task local:up` platform")
     p.add_argument("--keep-platform", action="store_true", help="keep the private platform's folder")
     p.add_argument("--skip", action="append", default=[], choices=runner.SKIPPABLE)
+    p.add_argument(
+        "--soak",
+        type=non_negative_float,
+        default=0.0,
+        metavar="MINUTES",
+        help="end with a soak: the pipeline as deployed at --rate for MINUTES, sampling driver RSS, refine lag "
+        "and file counts (e.g. --soak 30; default none)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
     p.add_argument(
         "--markdown",

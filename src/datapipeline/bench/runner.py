@@ -11,7 +11,7 @@ import argparse
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -67,6 +67,7 @@ class Options:
     use_running: bool = False
     keep_platform: bool = False
     skip: frozenset[str] = frozenset()
+    soak_minutes: float = 0.0  # 0: no soak
     out: Path = paths.LOCAL_DIR / "bench"
 
     @classmethod
@@ -82,6 +83,7 @@ class Options:
             use_running=args.use_running,
             keep_platform=args.keep_platform,
             skip=frozenset(args.skip),
+            soak_minutes=args.soak,
             out=args.out,
         )
 
@@ -122,6 +124,7 @@ class BenchResult:
     merge: dict[str, dict] = field(default_factory=dict)
     files: dict[str, dict] = field(default_factory=dict)
     driver_memory: dict = field(default_factory=dict)
+    soak: dict | None = None
     phases: dict[str, float] = field(default_factory=dict)
     finished_at: str | None = None
     latencies: dict[str, list[float]] = field(default_factory=dict, repr=False)  # for the chart, not saved
@@ -129,8 +132,9 @@ class BenchResult:
     def to_json(self) -> dict:
         body = {"schema": 2, **asdict(self)}
         del body["latencies"]
-        if body["bronze_only_cold"] is None:
-            del body["bronze_only_cold"]
+        for optional in ("bronze_only_cold", "soak"):
+            if body[optional] is None:
+                del body[optional]
         body["summary"] = stats.summary(body)
         body["targets"] = stats.targets(body)
         return body
@@ -225,6 +229,8 @@ class Bench:
             if "optimize" not in self.opts.skip:
                 self.optimize()
             self.driver_memory()
+            if self.opts.soak_minutes > 0:  # last: it runs long and grows the drivers' heaps
+                self.soak()
 
     # --- before Spark ---------------------------------------------------------------------------
     def produce_bulk(self) -> None:
@@ -375,15 +381,7 @@ class Bench:
         # refine checkpoint reads all of bronze, so theirs must not hold the bulk records). Each gets
         # a checkpoint of its own starting at the topic's end (and a new Delta txnAppId): no backlog
         # from earlier phases.
-        cfg = self.base if mode == "bronze" else self.lake_config(f"continuous-{mode}")
-        cfg = replace(
-            cfg,
-            trigger="processingTime",
-            processing_time=self.opts.trigger_interval,
-            checkpoint=f"{cfg.checkpoint}-continuous",
-            starting_offsets="latest",
-            app_id=f"{cfg.app_id}:continuous",
-        )
+        cfg = self._continuous_config(self.base if mode == "bronze" else self.lake_config(f"continuous-{mode}"))
         since_ms = int(time.time() * 1000)
         size = self.opts.size
         rate = f"{size.rate:,.0f} ev/s for {size.duration_s:g}s, trigger {self.opts.trigger_interval}"
@@ -396,6 +394,16 @@ class Bench:
             expected = {"bronze": produced["records"], "silver_events": produced["valid_events"]}
             for table in ("bronze",) if mode == "bronze" else ("bronze", "silver_events"):
                 self._freshness(f"{mode}.{table}", cfg, table, since_ms, expected[table])
+
+    def _continuous_config(self, cfg: IngestConfig) -> IngestConfig:
+        return replace(
+            cfg,
+            trigger="processingTime",
+            processing_time=self.opts.trigger_interval,
+            checkpoint=f"{cfg.checkpoint}-continuous",
+            starting_offsets="latest",
+            app_id=f"{cfg.app_id}:continuous",
+        )
 
     def _produce_while_running(self, mode: ContinuousMode, cfg: IngestConfig, seed: int) -> dict:
         """Start the queries of ``mode``, produce at the target rate in a separate process, wait
@@ -446,6 +454,59 @@ class Bench:
         self.prog.line(
             f"  freshness {key}: p50 {s['p50']} p95 {s['p95']} p99 {s['p99']} s "
             f"({s['n']:,} rows visible, {missing:,} not visible when the phase ended)"
+        )
+
+    # --- soak ----------------------------------------------------------------------------------
+    def soak(self) -> None:
+        """The pipeline as deployed (bronze here, refine in a driver of its own) under a steady
+        produce rate for ``soak_minutes``, sampled every :data:`stats.SOAK_SAMPLE_S` seconds: the
+        two drivers' RSS, refine's lag, the tables' file counts (:mod:`.soak`)."""
+        from datapipeline.bench import memory, phases, soak
+        from datapipeline.bench import platform as bench_platform
+
+        minutes, rate = self.opts.soak_minutes, self.opts.size.rate
+        cfg = self._continuous_config(self.lake_config("soak"))
+        records = int(rate * minutes * 60)
+        warmup_s = min(stats.SOAK_WARMUP_S, minutes * 60 / 6)
+        samples: list[dict] = []
+        with self.prog.phase(f"soak: {rate:,.0f} ev/s for {minutes:g} min, bronze and refine as two drivers"):
+            running, bronze_query = phases.start_continuous(self.spark, cfg, bronze_only=True)
+            refine_driver = None
+            try:
+                self.opts.out.mkdir(parents=True, exist_ok=True)
+                log_path = self.opts.out / f"soak-refine-driver-{self.result.run_id}.log"
+                refine_driver = phases.start_refine_driver(cfg, self.opts.master, log_path)
+                jvms = {"bronze": memory.driver_jvm_pid(self.spark), "refine": soak.jvm_of(refine_driver.pid)}
+                start = time.monotonic()
+                with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+                    args = (cfg.kafka_bootstrap, cfg.topic, records, 7, rate)
+                    producing = pool.submit(bench_platform.produce_generated, *args)
+                    while not wait([producing], timeout=stats.SOAK_SAMPLE_S).done:
+                        if not bronze_query.isActive or refine_driver.poll() is not None:
+                            raise RuntimeError(f"a soak driver stopped; refine driver log: {log_path}")
+                        end = sum(kafka_admin.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
+                        backlog = max(0, end - phases._consumed(bronze_query))
+                        samples.append(s := soak.sample(time.monotonic() - start, cfg, jvms, backlog))
+                        self.prog.line(
+                            f"  soak {s['t'] / 60:4.1f} min: RSS bronze {s['rss_mb']['bronze'] or 0:,.0f} MB, "
+                            f"refine {s['rss_mb']['refine'] or 0:,.0f} MB; bronze backlog {backlog:,} records; "
+                            f"refine lag {s['refine_lag_s']:.0f}s; files max {max(s['files'].values())}"
+                        )
+                    produced = producing.result()
+                # Stopped idle, not inside a batch: drain bronze first (as the continuous phases do).
+                end = sum(kafka_admin.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
+                produced["drain_seconds"] = phases.drain(bronze_query, end, timeout_s=120)
+            finally:
+                running.stop()
+                if refine_driver is not None:
+                    phases.stop_driver(refine_driver)
+        self.result.produce["soak"] = produced
+        self.result.soak = {**stats.soak_figures(samples, warmup_s), "samples": samples}
+        s = self.result.soak
+        self.prog.line(
+            f"  soak: {s['minutes']} min at {produced['achieved_rate']:,.0f} ev/s; RSS growth after warm-up "
+            f"{s['rss_growth_pct']}%, refine lag max {s['max_lag_s']}s (trend {s['lag_trend_s']:+}s), "
+            f"files max {s['files_max']}"
         )
 
     # --- the rest -------------------------------------------------------------------------------

@@ -206,6 +206,39 @@ TARGETS = (
     Target("bronze_vs_raw_consume", ">=", TARGET_INGEST_RATIO, "bronze_rows_per_s/raw_consume_msgs_per_s"),
 )
 SOAK_TARGETS = (Target("soak_rss_growth_pct", "<=", 10.0, "soak_rss_growth_pct"),)
+SOAK_SAMPLE_S = 30.0  # a soak samples the drivers' RSS, the lag and the file counts this often
+SOAK_WARMUP_S = 300.0  # RSS growth is measured from the first sample after this (or a sixth of a shorter soak)
+
+
+def soak_figures(samples: Sequence[dict], warmup_s: float) -> dict:
+    """The soak's figures from its samples (``t`` seconds since start, ``rss_mb`` per driver,
+    ``refine_lag_s``, ``files`` per table), in time order:
+
+    - ``rss_growth_pct``: the largest growth of a driver's RSS from the first sample at or after
+      ``warmup_s`` to the last sample;
+    - ``max_lag_s``: the largest refine lag after warm-up (age of the oldest bronze commit refine
+      has not read; during warm-up it includes the drivers' start);
+    - ``lag_trend_s``: mean refine lag over the last third of the samples after warm-up minus the
+      mean over the first third (> 0: refine falls further behind);
+    - ``files_max``: the most active files any table had.
+
+    Raises when no sample lies after the warm-up (the soak was too short to say anything)."""
+    warm = [s for s in samples if s["t"] >= warmup_s]
+    if len(warm) < 2:
+        raise ValueError(f"a soak needs two samples after its {warmup_s:g}s warm-up, got {len(warm)}")
+    first, last = warm[0]["rss_mb"], warm[-1]["rss_mb"]
+    growth = {name: (last[name] - mb) / mb * 100 for name, mb in first.items() if mb and last.get(name)}
+    third = max(1, len(warm) // 3)
+    lags = [s["refine_lag_s"] for s in warm]
+    return {
+        "minutes": round(samples[-1]["t"] / 60, 1),
+        "rss_growth_pct": round(max(growth.values()), 1) if growth else None,
+        "rss_growth_pct_by_driver": {k: round(v, 1) for k, v in growth.items()},
+        "max_lag_s": round(max(lags), 1),
+        "lag_trend_s": round(sum(lags[-third:]) / third - sum(lags[:third]) / third, 1),
+        "files_max": max(max(s["files"].values(), default=0) for s in samples),
+        "warmup_s": warmup_s,
+    }
 
 
 def targets(result: dict) -> dict[str, dict]:
