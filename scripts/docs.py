@@ -11,8 +11,10 @@ Parts and their sources:
 * ``contract`` (docs/contract.md): the contract module's docstring, its constants, the quarantine
   reason codes and the generator's hostile kinds (``datapipeline.events``).
 * ``bench-latest`` (docs/performance.md): ``python -m datapipeline.bench --markdown`` of the newest
-  bench result kept in ``docs/results/bench-<run id>.json``.
+  bench result kept in ``docs/results/bench-<run id>.json`` that skipped no phase.
 * ``bench-summary`` (README.md): the targets of that same result, one short table.
+* ``bench-soak`` (docs/performance.md): the samples of the newest kept bench result that has a soak
+  (``task bench -- --soak 30``), about every five minutes.
 * ``faults`` (docs/reliability.md): the fault matrix of the newest fault report kept in
   ``docs/results/faults-<finished at>.json`` (``tests/faults/faultreport.py``).
 
@@ -120,8 +122,16 @@ def _newest(pattern: str) -> Path | None:
     return found[-1] if found else None
 
 
+def _newest_complete_bench() -> Path | None:
+    """The newest kept bench result that ran every phase (a soak-only run skips some)."""
+    for path in sorted(RESULTS.glob("bench-*.json"), reverse=True):
+        if not json.loads(path.read_text()).get("config", {}).get("skip"):
+            return path
+    return None
+
+
 def bench_part() -> str | None:
-    path = _newest("bench-*.json")
+    path = _newest_complete_bench()
     if path is None:
         return None
     from datapipeline.bench import stats
@@ -141,7 +151,7 @@ def bench_part() -> str | None:
 
 
 def bench_summary_part() -> str | None:
-    path = _newest("bench-*.json")
+    path = _newest_complete_bench()
     if path is None:
         return None
     from datapipeline.bench import stats
@@ -151,6 +161,24 @@ def bench_summary_part() -> str | None:
         f"`task bench` run `{result['run_id']}` ({result.get('host', {}).get('cpus')} cores; "
         f"[all figures and the method](docs/performance.md)):\n\n{stats.targets_markdown(result)}\n"
     )
+
+
+def bench_soak_part() -> str | None:
+    from datapipeline.bench import stats
+
+    for path in sorted(RESULTS.glob("bench-*.json"), reverse=True):
+        result = json.loads(path.read_text())
+        table = stats.soak_markdown(result)
+        if table is not None:
+            soak = result["soak"]
+            return (
+                f"Run `{result['run_id']}` (`{_shown(path)}`), {result.get('host', {}).get('cpus')} cores, "
+                f"{soak['minutes']} minutes; after the {soak['warmup_s']:g} s warm-up: driver RSS growth "
+                f"{soak['rss_growth_pct']} % (largest of the two drivers), refine lag at most "
+                f"{soak['max_lag_s']} s and {soak['lag_trend_s']:+} s from the first third to the last, "
+                f"at most {soak['files_max']:,} active files in one table:\n\n{table}\n"
+            )
+    return None
 
 
 def faults_part() -> str | None:
@@ -171,6 +199,7 @@ PARTS: dict[str, tuple[Path, Callable[[], str | None]]] = {
     "contract": (DOCS / "contract.md", contract_part),
     "bench-latest": (DOCS / "performance.md", bench_part),
     "bench-summary": (ROOT / "README.md", bench_summary_part),
+    "bench-soak": (DOCS / "performance.md", bench_soak_part),
     "faults": (DOCS / "reliability.md", faults_part),
 }
 

@@ -99,3 +99,12 @@ def test_default_mix_has_no_oversized_or_accepted_kinds():
     records = generate(3000, seed=8, options=GeneratorOptions(malformed_rate=0.05))
     assert not any(r.accepted_kind for r in records)
     assert max(len(r.value or b"") for r in records) < 10_000
+
+
+def test_chunks_with_their_own_first_order_share_no_order_or_event():
+    first = generate(500, seed=1)
+    second = generate(500, seed=2, options=GeneratorOptions(first_order=1_000_000))
+    orders = [{r.event["order_id"] for r in chunk if r.event} for chunk in (first, second)]
+    events = [{r.event["event_id"] for r in chunk if r.event} for chunk in (first, second)]
+    assert min(orders[1]) == "ord-1000000" and max(orders[0]) < "ord-1000000"
+    assert not orders[0] & orders[1] and not events[0] & events[1]

@@ -186,7 +186,8 @@ def batch_stats(query: StreamingQuery) -> dict:
     return _batches(_progress(query))
 
 
-def _consumed(query: StreamingQuery) -> int:
+def consumed(query: StreamingQuery) -> int:
+    """Kafka offsets the query has read to, summed over partitions (-1 before its first batch)."""
     last = query.lastProgress
     if last is None:
         return -1
@@ -218,7 +219,7 @@ def drain(query: StreamingQuery, target_total_offset: int, timeout_s: float) -> 
     """Wait until the query has processed up to ``target_total_offset`` (sum over partitions);
     returns the seconds waited. Raises if the query dies; stops waiting at the timeout."""
     start = time.monotonic()
-    while _consumed(query) < target_total_offset:
+    while consumed(query) < target_total_offset:
         if not query.isActive:
             raise RuntimeError(f"continuous query stopped: {query.exception()}")
         if time.monotonic() - start > timeout_s:

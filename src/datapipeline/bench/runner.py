@@ -155,6 +155,7 @@ def new_result(opts: Options) -> BenchResult:
             "extra_conf": opts.extra_conf,
             "master": opts.master or "local[*]",
             "platform": "running" if opts.use_running else "private",
+            "skip": sorted(opts.skip),  # a run that skipped phases is not the "latest figures" of the docs
         },
     )
 
@@ -466,7 +467,6 @@ class Bench:
 
         minutes, rate = self.opts.soak_minutes, self.opts.size.rate
         cfg = self._continuous_config(self.lake_config("soak"))
-        records = int(rate * minutes * 60)
         warmup_s = min(stats.SOAK_WARMUP_S, minutes * 60 / 6)
         samples: list[dict] = []
         with self.prog.phase(f"soak: {rate:,.0f} ev/s for {minutes:g} min, bronze and refine as two drivers"):
@@ -479,13 +479,13 @@ class Bench:
                 jvms = {"bronze": memory.driver_jvm_pid(self.spark), "refine": soak.jvm_of(refine_driver.pid)}
                 start = time.monotonic()
                 with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-                    args = (cfg.kafka_bootstrap, cfg.topic, records, 7, rate)
-                    producing = pool.submit(bench_platform.produce_generated, *args)
+                    args = (cfg.kafka_bootstrap, cfg.topic, minutes * 60, rate, 7)
+                    producing = pool.submit(bench_platform.produce_steady, *args)
                     while not wait([producing], timeout=stats.SOAK_SAMPLE_S).done:
                         if not bronze_query.isActive or refine_driver.poll() is not None:
                             raise RuntimeError(f"a soak driver stopped; refine driver log: {log_path}")
                         end = sum(kafka_admin.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
-                        backlog = max(0, end - phases._consumed(bronze_query))
+                        backlog = max(0, end - phases.consumed(bronze_query))
                         samples.append(s := soak.sample(time.monotonic() - start, cfg, jvms, backlog))
                         self.prog.line(
                             f"  soak {s['t'] / 60:4.1f} min: RSS bronze {s['rss_mb']['bronze'] or 0:,.0f} MB, "

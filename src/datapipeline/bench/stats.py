@@ -378,6 +378,25 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
                 ", ".join(f"{t} {v.get('before')} -> {v.get('after')}" for t, v in files.items()),
             )
         )
+    soak = result.get("soak")
+    if soak:
+        by = soak.get("rss_growth_pct_by_driver", {})
+        rows += [
+            (
+                "soak: bronze and refine as two drivers, steady produce rate",
+                f"{_num(soak.get('minutes'), 1)} min at "
+                f"{_num(produce.get('soak', {}).get('achieved_rate'))} ev/s (warm-up {_num(soak.get('warmup_s'))} s)",
+            ),
+            (
+                "soak: driver RSS growth after warm-up (bronze / refine)",
+                f"{_num(by.get('bronze'), 1)} % / {_num(by.get('refine'), 1)} %",
+            ),
+            (
+                "soak: refine lag after warm-up (max; trend = mean of last third - first third)",
+                f"{_num(soak.get('max_lag_s'), 1)} s; {_num(soak.get('lag_trend_s'), 1)} s",
+            ),
+            ("soak: most active files in one table (no compaction while streaming)", _num(soak.get("files_max"))),
+        ]
     load = result.get("host", {})
     rows.append(
         (
@@ -391,4 +410,29 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
 def markdown(result: dict) -> str:
     lines = ["| figure | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in summary_rows(result)]
+    return "\n".join(lines)
+
+
+def soak_markdown(result: dict, every_s: float = 300.0) -> str | None:
+    """The soak's samples about every ``every_s`` seconds (and the last), as a table; None without a soak."""
+    samples = (result.get("soak") or {}).get("samples") or []
+    if not samples:
+        return None
+    shown, next_t = [], 0.0
+    for i, s in enumerate(samples):
+        if s["t"] >= next_t or i == len(samples) - 1:
+            shown.append(s)
+            next_t = s["t"] + every_s - SOAK_SAMPLE_S / 2
+    lines = [
+        "| minute | RSS bronze driver (MiB) | RSS refine driver (MiB) | bronze backlog (records) "
+        "| refine lag (s) | files (bronze / silver_events) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in shown:
+        rss, files = s["rss_mb"], s["files"]
+        lines.append(
+            f"| {s['t'] / 60:.1f} | {_num(rss.get('bronze'))} | {_num(rss.get('refine'))} "
+            f"| {_num(s.get('bronze_backlog_records'))} | {_num(s['refine_lag_s'], 1)} "
+            f"| {_num(files.get('bronze'))} / {_num(files.get('silver_events'))} |"
+        )
     return "\n".join(lines)

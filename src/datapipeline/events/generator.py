@@ -62,6 +62,9 @@ class GeneratorOptions:
     # Events from this index on carry the additive optional field ``channel`` (schema evolution).
     extra_field_from: int | None = None
     base_time: datetime = BASE_TIME
+    # Order numbers start here (``ord-<n>``): chunks generated one after another with their own
+    # seeds and first orders hold distinct orders (the benchmark's soak streams that way).
+    first_order: int = 0
     # Cycled through for malformed_rate of the events; any name of HOSTILE_KINDS.
     kinds: tuple[str, ...] = field(default_factory=lambda: tuple(MALFORMED_KINDS))
 
@@ -305,7 +308,7 @@ def generate(count: int, seed: int = 42, options: GeneratorOptions | None = None
     n = 0
     while len(events) < count:
         start += timedelta(milliseconds=rng.randint(10, 400))
-        events.extend(_order_events(rng, n, start))
+        events.extend(_order_events(rng, opts.first_order + n, start))
         n += 1
     events.sort(key=lambda e: (e["event_time"], e["event_id"]))
 
