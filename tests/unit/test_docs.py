@@ -133,7 +133,41 @@ def test_bench_and_fault_parts_render_from_kept_results(tmp_path, monkeypatch):
         ],
     }
     (tmp_path / "faults-20990101T000000Z.json").write_text(json.dumps(faults))
-    part = docs.bench_part()
+    assert docs.bench_soak_part() is None  # no kept run has a soak
+    samples = [
+        {
+            "t": 30.0 * i,
+            "rss_mb": {"bronze": 1000.0 + i, "refine": 800.0},
+            "bronze_backlog_records": 5,
+            "refine_lag_s": 2.0,
+            "files": {"bronze": 10 * i, "silver_events": i},
+        }
+        for i in range(1, 13)
+    ]
+    soak_only = {
+        "run_id": "20990102T000000Z",
+        "host": {"cpus": 2},
+        "config": {"skip": ["continuous"]},
+        "soak": {
+            "minutes": 6.0,
+            "warmup_s": 60.0,
+            "rss_growth_pct": 1.0,
+            "max_lag_s": 2.0,
+            "lag_trend_s": 0.0,
+            "files_max": 120,
+            "samples": samples,
+        },
+    }
+    (tmp_path / "bench-20990102T000000Z.json").write_text(json.dumps(soak_only))
+    soak = docs.bench_soak_part()
+    assert "Run `20990102T000000Z`" in soak and "at most 120 active files" in soak
+    # about every five minutes, and the last: minutes 0.5, 5.5 and 6.0
+    assert [line.split(" | ")[0] for line in soak.splitlines() if line.startswith("| ") and "." in line[:6]] == [
+        "| 0.5",
+        "| 5.5",
+        "| 6.0",
+    ]
+    part = docs.bench_part()  # not the newer soak-only run: it skipped phases
     assert "Run `20990101T000000Z`" in part and "1.5 minutes in all" in part
     assert "| raw Kafka consume" in part and "- bronze_vs_raw_consume >= 0.5: met (0.60)" in part
     assert "bronze_ingest_ratio" not in part and "- refine_rows_per_s >= 15,000: not measured (n/a)" in part
