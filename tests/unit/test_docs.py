@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,9 @@ def test_relative_links_resolve(page: Path):
     for target, anchor in re.findall(r"\]\((?!https?://)([^)#\s]+)(?:#([^)\s]+))?\)", text):
         path = (page.parent / target).resolve()
         assert path.exists(), f"{page.name}: broken link {target}"
+        # A link to a file .gitignore keeps out resolves here and 404s on a clean clone.
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT).returncode == 0
+        assert not ignored, f"{page.name}: links {target}, which .gitignore keeps out of git; rename or commit it"
         if anchor:
             headings = re.findall(r"^#+ (.+)$", path.read_text(), re.MULTILINE)
             assert anchor in {_slug(h) for h in headings}, f"{page.name}: no heading #{anchor} in {target}"
