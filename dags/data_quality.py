@@ -18,6 +18,11 @@ checkpoint says up to which bronze version); newer records, whose silver and qua
 running job may have half written, are reported as "not refined yet" and left out, so a check
 run while the continuous job is working does not fail on the batch in flight.
 
+Each run reads only what is new: the records past the marks (per Kafka partition) that the last
+passing run kept in `<checkpoint>/quality/state.json`, found by the Kafka coordinates every table
+carries, plus the order id columns. A run whose balance fails keeps no state, so the next run
+checks the same records again. Delete the state file to re-check the whole lake.
+
 A failed run says which check failed and by how much; each check's line is in the task log.
 """
 

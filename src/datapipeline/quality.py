@@ -59,6 +59,11 @@ class Snapshot:
     # silver rows may be partly written; they are left out of the balance until refined.
     pending: dict[Coord, tuple[str | None, str | None]] = field(default_factory=dict)
     oldest_pending: datetime | None = None  # Kafka timestamp of the oldest pending record
+    # Bronze records and quarantined ones that earlier runs balanced (``bronze`` is then only the
+    # records new since), and the number of orders in silver when the order sets above hold
+    # only the ids found on one side (an incremental run); None: their sizes.
+    before: tuple[int, int] = (0, 0)
+    orders_in_silver: int | None = None
 
 
 def ids_of(raw: bytes | None) -> tuple[str | None, str | None]:
@@ -84,8 +89,8 @@ def event_id_of(raw: bytes | None) -> str | None:
 
 
 def evaluate(s: Snapshot, thresholds: Thresholds, now: datetime) -> list[Check]:
-    consumed = len(s.bronze)
     quarantined = s.quarantined & s.bronze.keys()
+    consumed, quarantined_count = s.before[0] + len(s.bronze), s.before[1] + len(quarantined)
     stray = s.quarantined - s.bronze.keys() - s.pending.keys()
     parsed = {coord: eid for coord, eid in s.bronze.items() if coord not in quarantined}
     unaccounted = sorted(coord for coord, eid in parsed.items() if eid is None)
@@ -97,7 +102,7 @@ def evaluate(s: Snapshot, thresholds: Thresholds, now: datetime) -> list[Check]:
         Check(
             "reconciled",
             not stray and not unaccounted,
-            f"consumed {consumed} = parsed {len(parsed)} + quarantined {len(quarantined)}; "
+            f"consumed {consumed} = parsed {consumed - quarantined_count} + quarantined {quarantined_count}; "
             f"{len(unaccounted)} bronze records neither parsed nor quarantined"
             f"{' (first ' + str(unaccounted[:3]) + ')' if unaccounted else ''}; "
             f"{len(stray)} quarantine rows not in bronze"
@@ -113,11 +118,11 @@ def evaluate(s: Snapshot, thresholds: Thresholds, now: datetime) -> list[Check]:
         Check(
             "silver_orders_match_events",
             not order_diff,
-            f"{len(s.silver_order_ids)} orders in silver, {len(s.event_order_ids)} distinct orders in events; "
-            f"differ by {len(order_diff)}",
+            f"{len(s.silver_order_ids) if s.orders_in_silver is None else s.orders_in_silver} orders in silver; "
+            f"the orders of silver events differ by {len(order_diff)}",
         ),
     ]
-    ratio = len(quarantined) / consumed if consumed else 0.0
+    ratio = quarantined_count / consumed if consumed else 0.0
     limit = thresholds.max_quarantine_ratio
     checks.append(
         Check(
@@ -166,54 +171,183 @@ def _utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def snapshot(lake: Lake, s3: S3Settings | None, checkpoint: str | None = None) -> Snapshot:
-    """What the checks need, read with delta-rs. Bronze is balanced as far as the refine query
-    has processed it (its checkpoint, default ``lake.checkpoint()``); newer records are pending.
+Marks = dict[tuple[str, int], int]  # (topic, partition) -> highest offset balanced
+
+
+@dataclass(frozen=True)
+class State:
+    """What passing runs balanced, so that the next reads only what is new: every bronze record
+    up to ``marks`` (per Kafka partition), ``consumed`` records of which ``quarantined`` were
+    quarantined. Kept in the job's checkpoint folder (:func:`state_path`): a new checkpoint, or
+    another bronze table at the same path (``bronze_id``), starts over with a full check."""
+
+    bronze_id: str
+    marks: Marks = field(default_factory=dict)
+    consumed: int = 0
+    quarantined: int = 0
+    newest_record: datetime | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "bronze_id": self.bronze_id,
+                "marks": [[t, p, o] for (t, p), o in sorted(self.marks.items())],
+                "consumed": self.consumed,
+                "quarantined": self.quarantined,
+                "newest_record": self.newest_record.isoformat() if self.newest_record else None,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> State:
+        d = json.loads(text)
+        return cls(
+            bronze_id=d["bronze_id"],
+            marks={(t, int(p)): int(o) for t, p, o in d["marks"]},
+            consumed=int(d["consumed"]),
+            quarantined=int(d["quarantined"]),
+            newest_record=datetime.fromisoformat(d["newest_record"]) if d["newest_record"] else None,
+        )
+
+
+def state_path(checkpoint: str) -> str:
+    return f"{checkpoint.rstrip('/')}/quality/state.json"
+
+
+def load_state(checkpoint: str, s3: S3Settings | None) -> State | None:
+    folder, _, name = state_path(checkpoint).rpartition("/")
+    if name not in delta_rs.list_names(folder, s3):
+        return None
+    return State.from_json(delta_rs.read_text(state_path(checkpoint), s3))
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def beyond(marks: Marks, partitions: set[tuple[str, int]]) -> str | None:
+    """SQL predicate for the records of ``partitions`` past ``marks`` (delta-rs skips the files
+    whose offset statistics lie below); None when there are no partitions."""
+    terms = []
+    for topic, partition in sorted(partitions):
+        where = f'topic = {_sql_str(topic)} AND "partition" = {partition}'
+        if (topic, partition) in marks:
+            where += f' AND "offset" > {marks[topic, partition]}'
+        terms.append(f"({where})")
+    return " OR ".join(terms) if terms else None
+
+
+def _coord(r: dict) -> Coord:
+    return (r["topic"], r["partition"], r["offset"])
+
+
+def snapshot(
+    lake: Lake, s3: S3Settings | None, checkpoint: str | None = None, state: State | None = None
+) -> tuple[Snapshot, State]:
+    """What the checks need, read with delta-rs, and the state that a passing run leaves.
+
+    Bronze is balanced as far as the refine query has processed it (its checkpoint, default
+    ``lake.checkpoint()``); newer records are pending. Only records past the ``state``'s marks
+    are read, by the Kafka coordinates that bronze, quarantine and silver_events all carry, so
+    the cost follows what is new, not the lake's history; the orders check reads the order id
+    columns. Re-deliveries of events balanced earlier are looked up by event id.
 
     Read in this order, so that a running job cannot make a consistent lake look broken: the
     checkpoint, then silver and quarantine, then bronze (every silver or quarantine row read
     comes from a bronze record that is read after it)."""
-    q = delta_rs.query
     refined = checkpoints.refined_bronze_version(checkpoint or lake.checkpoint(), s3)
-    quarantined = {
-        (r["topic"], r["partition"], r["offset"])
-        for r in q(lake.table("quarantine"), s3, 'SELECT topic, "partition", "offset" FROM t')
-    }
-    events = q(lake.table("silver_events"), s3, "SELECT event_id, order_id FROM t")
-    orders = q(lake.table("silver_orders"), s3, "SELECT order_id FROM t")
-    bronze_rows = q(lake.table("bronze"), s3, 'SELECT topic, "partition", "offset", value, kafka_timestamp FROM t')
-    stamps = [_utc(r["kafka_timestamp"]) for r in bronze_rows if r["kafka_timestamp"] is not None]
-    done: set[Coord] | None = None  # None: not known, balance all of bronze
-    if refined is not None:
-        sql = 'SELECT topic, "partition", "offset" FROM t'
-        rows = q(lake.table("bronze"), s3, sql, version=refined) if refined >= 0 else []
-        done = {(r["topic"], r["partition"], r["offset"]) for r in rows}
-    bronze: dict[Coord, str | None] = {}
-    pending: dict[Coord, tuple[str | None, str | None]] = {}
-    pending_stamps: list[datetime] = []
-    for r in bronze_rows:
-        coord = (r["topic"], r["partition"], r["offset"])
-        if done is None or coord in done:
-            bronze[coord] = event_id_of(r["value"])
-        else:
-            pending[coord] = ids_of(r["value"])
-            if r["kafka_timestamp"] is not None:
-                pending_stamps.append(_utc(r["kafka_timestamp"]))
-    return Snapshot(
-        bronze=bronze,
+    events = delta_rs.open_table(lake.table("silver_events"), s3)
+    orders = delta_rs.open_table(lake.table("silver_orders"), s3)
+    quarantine = delta_rs.open_table(lake.table("quarantine"), s3)
+    bronze = delta_rs.open_table(lake.table("bronze"), s3)
+    bronze_id = bronze.metadata().id
+    if state is None or state.bronze_id != bronze_id:
+        state = State(bronze_id=bronze_id)
+
+    def q(table, sql: str) -> list[dict]:
+        return delta_rs.query_tables({"t": table}, sql)
+
+    def select(table, cols: str, where: str) -> list[dict]:
+        # Built from column names and values quoted by _sql_str, never from raw input.
+        return q(table, f"SELECT {cols} FROM t WHERE {where}")  # noqa: S608
+
+    partitions = {(r["topic"], r["partition"]) for r in q(bronze, 'SELECT DISTINCT topic, "partition" FROM t')}
+    new = beyond(state.marks, partitions)
+    # No refine checkpoint: balance all of bronze; -1: refine has not finished a batch yet.
+    refined = bronze.version() if refined is None else refined
+    cols = 'topic, "partition", "offset", value, kafka_timestamp'
+    rows = []
+    if new is not None and refined >= 0:
+        table = delta_rs.open_table(lake.table("bronze"), s3, refined)
+        rows = select(table, cols, new)
+    marks = dict(state.marks)
+    for r in rows:
+        marks[r["topic"], r["partition"]] = max(marks.get((r["topic"], r["partition"]), -1), r["offset"])
+    newer = beyond(marks, partitions)
+    pending_rows = select(bronze, cols, newer) if newer else []
+
+    quarantined: set[Coord] = set()
+    silver: dict[str, str] = {}  # event_id -> order_id
+    if new is not None:
+        quarantined = {_coord(r) for r in select(quarantine, 'topic, "partition", "offset"', new)}
+        silver = {r["event_id"]: r["order_id"] for r in select(events, "event_id, order_id", new)}
+    checked = {_coord(r): event_id_of(r["value"]) for r in rows}
+    # Silver keeps an event's first delivery: one delivered again is found by its id.
+    again = sorted({e for c, e in checked.items() if e is not None and c not in quarantined} - silver.keys())
+    for i in range(0, len(again), 1000):
+        ids = ", ".join(_sql_str(e) for e in again[i : i + 1000])
+        found = select(events, "event_id, order_id", f"event_id IN ({ids})")
+        silver.update((r["event_id"], r["order_id"]) for r in found)
+    # Orders on one side only: new events' orders missing from silver_orders, orders no event has.
+    both = {"e": events, "o": orders}
+    events_only: set[str] = set()
+    if new is not None:
+        sql = f"SELECT DISTINCT order_id FROM e WHERE ({new}) AND order_id NOT IN (SELECT order_id FROM o)"  # noqa: S608
+        events_only = {r["order_id"] for r in delta_rs.query_tables(both, sql)}
+    sql = "SELECT order_id FROM o WHERE order_id NOT IN (SELECT order_id FROM e)"
+    orders_only = {r["order_id"] for r in delta_rs.query_tables(both, sql)}
+    [count] = q(orders, "SELECT count(*) AS n FROM t")
+
+    def stamps(rs: list[dict]) -> list[datetime]:
+        return [_utc(r["kafka_timestamp"]) for r in rs if r["kafka_timestamp"] is not None]
+
+    before = [state.newest_record] if state.newest_record else []
+    pending_stamps = stamps(pending_rows)
+    snap = Snapshot(
+        bronze=checked,
         quarantined=quarantined,
-        silver_event_ids={r["event_id"] for r in events},
-        event_order_ids={r["order_id"] for r in events},
-        silver_order_ids={r["order_id"] for r in orders},
-        newest_record=max(stamps) if stamps else None,
-        pending=pending,
+        silver_event_ids=set(silver),
+        event_order_ids=events_only,
+        silver_order_ids=orders_only,
+        newest_record=max([*before, *stamps(rows), *pending_stamps], default=None),
+        pending={_coord(r): ids_of(r["value"]) for r in pending_rows},
         oldest_pending=min(pending_stamps) if pending_stamps else None,
+        before=(state.consumed, state.quarantined),
+        orders_in_silver=int(count["n"]),
     )
+    done = State(
+        bronze_id=bronze_id,
+        marks=marks,
+        consumed=state.consumed + len(checked),
+        quarantined=state.quarantined + len(quarantined & checked.keys()),
+        newest_record=max([*before, *stamps(rows)], default=None),
+    )
+    return snap, done
+
+
+BALANCE = ("reconciled", "silver_events_complete", "silver_orders_match_events")
 
 
 def run_checks(
     thresholds: Thresholds, env: Mapping[str, str] | None = None, now: datetime | None = None
 ) -> list[Check]:
+    """Run the checks over what is new since the last passing run, and keep the new state when
+    the balance holds (a failed balance is checked again, with whatever came since, next time)."""
     env = os.environ if env is None else env
     lake, s3 = lake_from_env(env)
-    return evaluate(snapshot(lake, s3, env.get("DP_CHECKPOINT")), thresholds, now or datetime.now(UTC))
+    checkpoint = env.get("DP_CHECKPOINT") or lake.checkpoint()
+    snap, state = snapshot(lake, s3, checkpoint, load_state(checkpoint, s3))
+    checks = evaluate(snap, thresholds, now or datetime.now(UTC))
+    if all(c.ok for c in checks if c.name in BALANCE):
+        delta_rs.write_text(state_path(checkpoint), state.to_json(), s3)
+    return checks

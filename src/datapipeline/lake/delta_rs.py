@@ -8,6 +8,7 @@ objects.
 from __future__ import annotations
 
 import functools
+import io
 from pathlib import Path
 
 from deltalake import DeltaTable, QueryBuilder
@@ -38,7 +39,16 @@ def open_table(path: str, s3: S3Settings | None, version: int | None = None) -> 
 def query(path: str, s3: S3Settings | None, sql: str, version: int | None = None) -> list[dict]:
     """Rows of a DataFusion SQL query over the table (its current version, or ``version``),
     registered as ``t``."""
-    reader = QueryBuilder().register("t", open_table(path, s3, version)).execute(sql)
+    return query_tables({"t": open_table(path, s3, version)}, sql)
+
+
+def query_tables(tables: dict[str, DeltaTable], sql: str) -> list[dict]:
+    """Rows of a DataFusion SQL query over opened tables, each registered under its key. Filters
+    on columns with file statistics skip the files they rule out."""
+    builder = QueryBuilder()
+    for name, table in tables.items():
+        builder = builder.register(name, table)
+    reader = builder.execute(sql)
     rows: list[dict] = []
     for batch in reader:
         columns = {name: batch.column(name).to_pylist() for name in batch.column_names}
@@ -63,6 +73,21 @@ def list_names(folder: str, s3: S3Settings | None) -> list[str]:
     bucket, _, key = folder.removeprefix("s3a://").partition("/")
     prefix = key.rstrip("/") + "/"
     return sorted(o.object_name.removeprefix(prefix) for o in _minio(s3).list_objects(bucket, prefix=prefix))
+
+
+def write_text(path: str, text: str, s3: S3Settings | None) -> None:
+    """Write one small file (``s3a://bucket/key`` or a local path), replacing it whole."""
+    if not path.startswith("s3a://"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(path + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)  # atomic, as an S3 put is
+        return
+    if s3 is None:
+        raise ValueError(f"{path}: S3 settings are needed to write s3a:// paths")
+    bucket, _, key = path.removeprefix("s3a://").partition("/")
+    data = text.encode()
+    _minio(s3).put_object(bucket, key, io.BytesIO(data), len(data), content_type="application/json")
 
 
 def read_text(path: str, s3: S3Settings | None) -> str:
