@@ -130,3 +130,19 @@ def test_quality_reads_only_what_is_new_and_keeps_its_state_only_while_balanced(
         assert not checks["silver_events_complete"].ok
         assert f"missing from silver 1 e.g. {victim}" in checks["silver_events_complete"].detail
         assert load_state(cfg.checkpoint, lake.s3) == passed
+
+
+def test_the_benchmarks_built_lake_balances_and_its_check_reads_only_the_new_records(lake, lake_spark):
+    """``task bench``'s data_quality phase times a check on a lake Spark built: that lake must be
+    one the checks pass on, and a passing state for its history must leave only the new rows."""
+    from datapipeline.bench import dq
+
+    figures = dq.measure(lake_spark, lake.lake, lake.s3, history=3000, new=300, appends=2)
+    assert (figures["rows"], figures["new_rows"]) == (3300, 300)
+    checks = {c.name: c for c in run_checks(Thresholds(max_quarantine_ratio=1.0), {**lake.env()}, now=None)}
+    quarantined = len(range(7, 3300, dq.BAD_EVERY))
+    assert checks["reconciled"].detail.startswith(
+        f"consumed 3300 = parsed {3300 - quarantined} + quarantined {quarantined}"
+    )
+    state = load_state(lake.lake.checkpoint(), lake.s3)
+    assert state == dq.passed_state(lake.lake, lake.s3, 3300)  # the bench's seeded state is what a check leaves

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 ContinuousMode = Literal["bronze", "full", "split"]
 CONTINUOUS_MODES: tuple[ContinuousMode, ...] = ("bronze", "full", "split")
 RAW_RUNS = 3  # the raw ceiling is the median of this many ConsumerPerformance reads
-SKIPPABLE = ("parse", "continuous", "merge", "optimize")
+SKIPPABLE = ("parse", "continuous", "merge", "optimize", "dq")
+# data_quality: the history sizes its check is timed on, and the new records each time.
+DQ_HISTORY = {"small": 1_000_000, "large": 5_000_000}
+DQ_NEW_ROWS = 50_000
 
 
 class Progress:
@@ -124,6 +127,7 @@ class BenchResult:
     merge: dict[str, dict] = field(default_factory=dict)
     files: dict[str, dict] = field(default_factory=dict)
     driver_memory: dict = field(default_factory=dict)
+    data_quality: dict[str, dict] = field(default_factory=dict)  # "small"/"large" -> rows, seconds
     soak: dict | None = None
     phases: dict[str, float] = field(default_factory=dict)
     finished_at: str | None = None
@@ -229,6 +233,8 @@ class Bench:
                 self.merge()
             if "optimize" not in self.opts.skip:
                 self.optimize()
+            if "dq" not in self.opts.skip:
+                self.data_quality()
             self.driver_memory()
             if self.opts.soak_minutes > 0:  # last: it runs long and grows the drivers' heaps
                 self.soak()
@@ -536,6 +542,15 @@ class Bench:
         with self.prog.phase("OPTIMIZE (file counts before/after)"):
             tables = {"bronze_only.bronze": self.base.tables["bronze"], **self.lake_config("full").tables}
             self.result.files = phases.optimize_all(self.spark, tables)
+
+    def data_quality(self) -> None:
+        from datapipeline.bench import dq
+
+        for size, history in DQ_HISTORY.items():
+            with self.prog.phase(f"data_quality on {history:,} bronze rows + {DQ_NEW_ROWS:,} new"):
+                lake = self.lake_config(f"dq_{size}").lake
+                self.result.data_quality[size] = dq.measure(self.spark, lake, self.base.s3, history, DQ_NEW_ROWS)
+            self.prog.line(f"  data_quality: {self.result.data_quality[size]['seconds']:.2f} s")
 
     def driver_memory(self) -> None:
         from datapipeline.bench import memory

@@ -363,6 +363,14 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
                 f"{_num(m.get('rows_per_s'))} rows/s",
             )
         )
+    for size, d in result.get("data_quality", {}).items():
+        rows.append(
+            (
+                f"data_quality, {size} lake "
+                f"({_num(d.get('history_rows'))} bronze rows + {_num(d.get('new_rows'))} new)",
+                f"{_num(d.get('seconds'), 2)} s",
+            )
+        )
     mem = result.get("driver_memory", {})
     rows.append(
         (
