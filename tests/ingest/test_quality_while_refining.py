@@ -137,8 +137,8 @@ def test_the_benchmarks_built_lake_balances_and_its_check_reads_only_the_new_rec
     one the checks pass on, and a passing state for its history must leave only the new rows."""
     from datapipeline.bench import dq
 
-    figures = dq.measure(lake_spark, lake.lake, lake.s3, history=3000, new=300, appends=2)
-    assert (figures["rows"], figures["new_rows"]) == (3300, 300)
+    figures = dq.measure(lake_spark, lake.lake, lake.s3, history=3000, new=300, appends=2, full=True)
+    assert (figures["rows"], figures["new_rows"]) == (3300, 300) and figures["full_seconds"] > 0
     checks = {c.name: c for c in run_checks(Thresholds(max_quarantine_ratio=1.0), {**lake.env()}, now=None)}
     quarantined = len(range(7, 3300, dq.BAD_EVERY))
     assert checks["reconciled"].detail.startswith(

@@ -368,7 +368,8 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
             (
                 f"data_quality, {size} lake "
                 f"({_num(d.get('history_rows'))} bronze rows + {_num(d.get('new_rows'))} new)",
-                f"{_num(d.get('seconds'), 2)} s",
+                f"{_num(d.get('seconds'), 2)} s"
+                + (f" (the whole lake, no state: {_num(d['full_seconds'], 2)} s)" if "full_seconds" in d else ""),
             )
         )
     mem = result.get("driver_memory", {})

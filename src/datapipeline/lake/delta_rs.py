@@ -90,6 +90,17 @@ def write_text(path: str, text: str, s3: S3Settings | None) -> None:
     _minio(s3).put_object(bucket, key, io.BytesIO(data), len(data), content_type="application/json")
 
 
+def delete(path: str, s3: S3Settings | None) -> None:
+    """Remove one file (``s3a://bucket/key`` or a local path) if it exists."""
+    if not path.startswith("s3a://"):
+        Path(path).unlink(missing_ok=True)
+        return
+    if s3 is None:
+        raise ValueError(f"{path}: S3 settings are needed to delete s3a:// paths")
+    bucket, _, key = path.removeprefix("s3a://").partition("/")
+    _minio(s3).remove_object(bucket, key)
+
+
 def read_text(path: str, s3: S3Settings | None) -> str:
     """The content of one file (``s3a://bucket/key`` or a local path)."""
     if not path.startswith("s3a://"):
