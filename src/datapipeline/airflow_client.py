@@ -86,6 +86,10 @@ class AirflowClient:
         """Runs executing now (queued runs of a paused DAG never start, so they are not counted)."""
         return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?state=running")["dag_runs"]
 
+    def active_runs(self, dag_id: str) -> list[dict]:
+        """Runs queued or executing now."""
+        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]
+
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         run = self._request(
             "POST",

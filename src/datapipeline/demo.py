@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 from datapipeline.airflow_client import AirflowApiError, AirflowClient
 from datapipeline.local.platform import LocalPlatform
@@ -57,13 +58,21 @@ def main(argv: list[str] | None = None) -> int:
     if produced.returncode != 0:
         print("demo: error: the producer failed (see above)", file=sys.stderr)
         return 1
+    produced_at = datetime.now(UTC)
 
     step("triggering the `ingest` DAG through Airflow's REST API")
     user, password = platform.airflow_login
     client = AirflowClient(platform.airflow_url, user, password)
     try:
         client.wait_for_dag("ingest")
-        run_id = client.trigger("ingest")
+        # A scheduler that just started may have queued a scheduled run already; one that has not
+        # started before the records were produced reads them all: follow it rather than wait
+        # for it to finish before a new one starts (one run at a time).
+        run_id = next((r["dag_run_id"] for r in client.active_runs("ingest") if _reads_all(r, produced_at)), None)
+        if run_id is None:
+            run_id = client.trigger("ingest")
+        else:
+            print(f"following the scheduled run {run_id}: it starts after the records were produced")
         client.unpause("ingest")  # after the trigger, so our run is first in line
         run = client.wait_for_run("ingest", run_id)
     except AirflowApiError as exc:
@@ -84,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MinIO console: {platform.minio.console_url()}  (login {platform.s3_access_key} / {platform.s3_secret_key})")
     print("Stop everything with `task local:down` (data is kept).")
     return shown.returncode
+
+
+def _reads_all(run: dict, produced_at: datetime) -> bool:
+    """The run's job will read every record produced before ``produced_at``: it has not started yet,
+    or started after."""
+    started = run.get("start_date")
+    return run["state"] == "queued" or (started is not None and datetime.fromisoformat(started) >= produced_at)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def test_available_now_reconciles_every_table(lake, lake_spark):
 
     # task query: counts, reasons and the reconciliation line come from the same tables.
     out = io.StringIO()
-    shown = report(lake_spark, tables, sample=1, out=out)
+    shown = report(tables, lake.s3, sample=1, out=out)
     assert shown["bronze"] == N and shown["quarantine"] == sum(reasons.values())
     text = out.getvalue()
     assert f"bronze {N:,} = quarantined {sum(reasons.values()):,} + parsed {parsed:,}" in text

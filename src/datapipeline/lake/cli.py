@@ -22,13 +22,15 @@ def add_s3_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None
     p.add_argument("--s3-region", default=settings.s3_region(env), help="(DP_S3_REGION, AWS_REGION)")
 
 
-def add_lake_arguments(p: argparse.ArgumentParser, env: Mapping[str, str] | None = None) -> None:
+def add_lake_arguments(p: argparse.ArgumentParser, env: Mapping[str, str] | None = None, spark: bool = True) -> None:
+    """``--lake-root``, the S3 options and, for tools that start Spark, ``--master``."""
     env = os.environ if env is None else env
     p.add_argument(
         "--lake-root", default=settings.lake_root(env), help="s3a://bucket/prefix or a local path (DP_LAKE_ROOT)"
     )
     add_s3_arguments(p, env)
-    p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
+    if spark:
+        p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
 
 
 def lake_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> tuple[Lake, S3Settings | None]:

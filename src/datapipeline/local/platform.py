@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -24,6 +25,16 @@ from datapipeline.local.stream import StreamingIngest
 
 CORE = ["zookeeper", "kafka", "minio", "postgres"]
 AIRFLOW = ["airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
+# What each service needs running first (`up` starts the rest side by side). The api-server
+# migrates the metadata schema before it starts; the other Airflow components need that schema
+# and report their health through the api-server.
+NEEDS = {
+    "kafka": ("zookeeper",),
+    "airflow-api-server": ("postgres",),
+    "airflow-scheduler": ("airflow-api-server",),
+    "airflow-dag-processor": ("airflow-api-server",),
+    "airflow-triggerer": ("airflow-api-server",),
+}
 
 
 class LocalPlatform:
@@ -66,9 +77,41 @@ class LocalPlatform:
         return [s for s in self.services if s.name in names]
 
     def up(self, names: list[str] | None = None, echo: Callable[[str], None] = print) -> None:
-        for service in self.select(names or CORE + AIRFLOW):
-            echo(f"{service.name}: starting ...")
-            echo(service.start())
+        """Start the services (default: CORE + AIRFLOW), each as soon as what it ``NEEDS`` among
+        them is healthy, so independent ones start side by side. A service that fails stops
+        only those that need it; the first failure is raised once the others are done."""
+        chosen = self.select(names or CORE + AIRFLOW)
+        names_chosen = {s.name for s in chosen}
+        done: dict[str, threading.Event] = {s.name: threading.Event() for s in chosen}
+        failed: dict[str, Exception] = {}
+        lock = threading.Lock()
+
+        def say(line: str) -> None:
+            with lock:
+                echo(line)
+
+        def start(service: Service) -> None:
+            try:
+                for need in NEEDS.get(service.name, ()):
+                    if need in names_chosen:
+                        done[need].wait()
+                        if need in failed:
+                            raise ServiceError(f"{service.name}: not started, {need} did not start")
+                say(f"{service.name}: starting ...")
+                say(service.start())
+            except Exception as exc:  # raised again below, in the caller's thread
+                failed[service.name] = exc
+            finally:
+                done[service.name].set()
+
+        threads = [threading.Thread(target=start, args=(s,), name=f"up-{s.name}") for s in chosen]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        first = next((failed[s.name] for s in chosen if s.name in failed), None)
+        if first is not None:
+            raise first
 
     def down(self, names: list[str] | None = None, echo: Callable[[str], None] = print) -> None:
         errors = []
