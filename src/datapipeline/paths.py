@@ -16,8 +16,9 @@ BIN_DIR = LOCAL_DIR / "bin"
 JARS_DIR = LOCAL_DIR / "jars"
 SPARK_JARS_DIR = JARS_DIR / "spark"
 KAFKA_JARS_DIR = JARS_DIR / "kafka"
-# The event parser UDF (jvm/parser), built by `task bootstrap` (step parser).
-PARSER_JAR = JARS_DIR / "parser" / "datapipeline-parser.jar"
+# The event parser UDF (jvm/parser), built by `task bootstrap` (step parser) into the connector
+# jar folder, so it reaches Spark's classpath with the connectors.
+PARSER_JAR = SPARK_JARS_DIR / "datapipeline-parser.jar"
 # State of the local platform (data and logs of every service) started by `task local:up`.
 DEFAULT_PLATFORM_DIR = LOCAL_DIR / "platform"
 VENV_DIR = PROJECT_ROOT / ".venv"

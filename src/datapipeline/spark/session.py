@@ -5,9 +5,7 @@ Connector jars come from a directory (``SPARK_JARS_DIR``, made by ``task bootstr
 starts a local JVM, else as ``spark.jars``. No ``--packages``, no Ivy downloads at run time.
 Jars whose artifact is already shipped by pyspark (``$SPARK_HOME/jars``) are skipped, so two
 patch versions of one library never meet. Nothing is added when Spark already ships the
-connectors (the container image) or when spark-submit was given them. The event parser jar
-(``PARSER_JAR``, built by ``task bootstrap`` from ``jvm/parser``) goes with the connectors, unless
-Spark ships it too.
+connectors (the container image) or when spark-submit was given them.
 
 S3 credentials: a local driver (its executors run inside it) reads the keys from its own
 environment, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, through the AWS SDK's
@@ -27,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from datapipeline.lake.s3 import S3Settings
-from datapipeline.paths import LOCAL_DIR, PARSER_JAR, SPARK_JARS_DIR
+from datapipeline.paths import LOCAL_DIR, SPARK_JARS_DIR
 
 _VERSION = re.compile(r"-\d[\w.\-]*$")
 REQUIRED_JARS = ("delta-spark_", "spark-sql-kafka-0-10_", "hadoop-aws-")
@@ -61,26 +59,15 @@ def spark_home_jars() -> list[str]:
     return [p.name for p in jars.glob("*.jar")] if jars.is_dir() else []
 
 
-def parser_jars(shipped: Iterable[str], jar: Path = PARSER_JAR) -> list[Path]:
-    """The event parser jar to add; none when Spark ships it (the container image)."""
-    if any(artifact_name(j) == artifact_name(jar.name) for j in shipped):
-        return []
-    if not jar.is_file():
-        raise FileNotFoundError(f"event parser jar {jar} missing: run `task bootstrap`")
-    return [jar]
-
-
 def connector_jars(jars_dir: Path) -> list[Path]:
-    """Jars to add (the connectors and the event parser); none when Spark already ships them
-    (the container image)."""
+    """Jars to add; none when Spark already ships the connectors (the container image)."""
     shipped = spark_home_jars()
-    parser = parser_jars(shipped)
     if all(any(j.startswith(p) for j in shipped) for p in REQUIRED_JARS):
-        return parser
+        return []
     if not jars_dir.is_dir():
         raise FileNotFoundError(f"connector jar directory {jars_dir} does not exist: run `task bootstrap`")
     names = select_jars([p.name for p in jars_dir.iterdir()], shipped)
-    return [jars_dir / n for n in names] + parser
+    return [jars_dir / n for n in names]
 
 
 def session_conf(
