@@ -55,6 +55,12 @@ def link_tree(src: Path, dest: Path, *, ignore: tuple[str, ...] = ("__pycache__"
                     dirs_exist_ok=True)
 
 
+def link_file(src: Path, dest: Path) -> None:
+    """Copy one file SRC to DEST (a hard link where possible)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _link_or_copy(str(src), str(dest))
+
+
 def copy_repo_paths(dest: Path, paths: list[str]) -> None:
     """Repository files and folders into DEST at the same relative paths (a context that the
     upstream Dockerfiles' COPY lines read as if it were the repository root)."""
@@ -114,6 +120,14 @@ def maven_jars(ctx: Ctx, name: str) -> Path:
         what=f"maven jars {name}")
     out_stamp.write_text(fingerprint)
     return out
+
+
+def parser_jar(ctx: Ctx) -> Path:
+    """The event parser jar of jvm/parser, built the way `task bootstrap` builds it (its `parser`
+    step, a no-op while the jar is up to date)."""
+    boot = _bootstrap_module()
+    boot.step_parser(ctx.pins)
+    return boot.paths.PARSER_JAR
 
 
 # --------------------------------------------------------------------------- Python venvs

@@ -1,8 +1,9 @@
 """The pipeline's Spark image, `spark`: one recipe per profile.
 
 source    FROM spark-base (Spark 4.0 from the pyspark wheel, images/spark-base) + the connector jars
-          of jvm/spark/pom.xml (`task bootstrap`'s .local/jars/spark, or the same Maven run) at
-          /opt/datapipeline/jars/spark + a venv with the jobs' packages (the list that
+          of jvm/spark/pom.xml (`task bootstrap`'s .local/jars/spark, or the same Maven run) and the
+          event parser jar of jvm/parser (bootstrap's `parser` step) at /opt/datapipeline/jars/spark
+          + a venv with the jobs' packages (the list that
           images/spark/Dockerfile gives lock_subset.py, hash-checked from requirements.lock, built
           with uv in a chroot of the debian-jre rootfs) + src/datapipeline and spark_apps/.
           Dockerfile.source.
@@ -31,8 +32,8 @@ VENV = "/opt/datapipeline/venv"
 JVM_PINS = ["SPARK_VERSION", "SCALA_BINARY_VERSION", "DELTA_VERSION", "HADOOP_VERSION", "AWS_SDK_BUNDLE_VERSION"]
 UPSTREAM_DOCKERFILE = HERE / "Dockerfile"
 # What images/spark/Dockerfile COPYs from the repository root.
-UPSTREAM_CONTEXT = ["jvm/spark/pom.xml", "requirements.lock", "images/spark/lock_subset.py", "src/datapipeline",
-                    "spark_apps"]
+UPSTREAM_CONTEXT = ["jvm/spark/pom.xml", "jvm/parser", "requirements.lock", "images/spark/lock_subset.py",
+                    "src/datapipeline", "spark_apps"]
 
 
 def job_packages() -> list[str]:
@@ -48,6 +49,9 @@ def job_packages() -> list[str]:
 def build_source(ctx: Ctx, ref: str) -> None:
     context = build_steps.fresh_context("spark")
     build_steps.link_tree(build_steps.maven_jars(ctx, "spark"), context / "jars", ignore=(".stamp",))
+    parser = build_steps.parser_jar(ctx)  # in .local/jars/spark when the connectors came from there
+    if not (context / "jars" / parser.name).exists():
+        build_steps.link_file(parser, context / "jars" / parser.name)
     lock = (ROOT / "requirements.lock").read_text()
     build_steps.python_venv(ctx, "spark", VENV, lock_subset.subset(lock, job_packages()), context / "venv")
     build_steps.link_tree(ROOT / "src" / "datapipeline", context / "src" / "datapipeline")
@@ -65,8 +69,8 @@ RECIPES = [
         version=lambda pins: pins["SPARK_VERSION"],
         build=build_source,
         inputs=[build_steps.INPUT, "images/spark/Dockerfile.source", "images/spark/Dockerfile",
-                "images/spark/lock_subset.py", "requirements.lock", "jvm/spark/pom.xml", "src/datapipeline",
-                "spark_apps"],
+                "images/spark/lock_subset.py", "requirements.lock", "jvm/spark/pom.xml", "jvm/parser",
+                "src/datapipeline", "spark_apps"],
         pins=[*JVM_PINS, "UV_VERSION"],
         depends=["spark-base"],
         profiles=("source",),

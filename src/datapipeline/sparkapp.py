@@ -112,10 +112,10 @@ def spark_submit_command(
     driver = spec.get("driver", {})
     if driver.get("memory"):
         argv += ["--driver-memory", str(driver["memory"])]
-    from datapipeline.spark.session import connector_jars
+    from datapipeline.spark.session import connector_jars, driver_class_path
 
     try:  # the same selection as the session builder: skip what pyspark already ships
-        jars = [str(j) for j in connector_jars(jars_dir)]
+        jars = [str(j) for j in driver_class_path(connector_jars(jars_dir))]
     except FileNotFoundError as exc:
         raise SparkSpecError(f"no connector jars in {jars_dir} ({exc})") from None
     if jars:  # local master: the driver JVM runs the executors, so its classpath is enough

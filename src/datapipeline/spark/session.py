@@ -51,12 +51,24 @@ def select_jars(available: Iterable[str], shipped: Iterable[str]) -> list[str]:
     return chosen
 
 
-def spark_home_jars() -> list[str]:
+def _spark_jars_folder() -> Path:
     import pyspark
 
-    home = Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent)
-    jars = home / "jars"
+    return Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent) / "jars"
+
+
+def spark_home_jars() -> list[str]:
+    jars = _spark_jars_folder()
     return [p.name for p in jars.glob("*.jar")] if jars.is_dir() else []
+
+
+def driver_class_path(jars: list[Path]) -> list[Path]:
+    """``jars`` for the front of a driver's class path, after Spark's own slf4j-api: the AWS SDK
+    bundle carries an unshaded slf4j 1.7 ``LoggerFactory`` that, first on the class path, finds
+    no binding and silences every log line of the JVM ("SLF4J: Defaulting to no-operation (NOP)
+    logger"), errors and the reason a SparkContext shut down included."""
+    first = sorted(_spark_jars_folder().glob("slf4j-api-*.jar"))[:1] if jars else []
+    return [*first, *jars]
 
 
 def connector_jars(jars_dir: Path) -> list[Path]:
@@ -97,7 +109,7 @@ def session_conf(
         # The JVM pyspark is about to start reads the jars in place. As spark.jars, a local
         # driver would copy all of them (550 MB with the AWS SDK bundle) into a spark-* temp
         # directory per session, and a killed driver leaves that copy behind.
-        conf["spark.driver.extraClassPath"] = os.pathsep.join(str(j) for j in jars)
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(str(j) for j in driver_class_path(jars))
     elif jars:
         conf["spark.jars"] = ",".join(str(j) for j in jars)
     if local:
