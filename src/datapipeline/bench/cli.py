@@ -162,4 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("target " + stats.target_line(name, t))
     print("summary: " + json.dumps(result["summary"]))
     print(f"result: {path}\nchart:  {png}")
+    stopped = (result.get("soak") or {}).get("stopped")
+    if stopped:
+        print(f"bench: error: the soak ended early: {stopped}", file=sys.stderr)
+        return 1
     return 0

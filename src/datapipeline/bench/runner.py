@@ -484,12 +484,20 @@ class Bench:
                 refine_driver = phases.start_refine_driver(cfg, self.opts.master, log_path)
                 jvms = {"bronze": memory.driver_jvm_pid(self.spark), "refine": soak.jvm_of(refine_driver.pid)}
                 start = time.monotonic()
+                stopped = None  # why the soak ended early
+                produced: dict = {}
                 with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
                     args = (cfg.kafka_bootstrap, cfg.topic, minutes * 60, rate, 7)
                     producing = pool.submit(bench_platform.produce_steady, *args)
                     while not wait([producing], timeout=stats.SOAK_SAMPLE_S).done:
                         if not bronze_query.isActive or refine_driver.poll() is not None:
-                            raise RuntimeError(f"a soak driver stopped; refine driver log: {log_path}")
+                            which = "refine driver" if refine_driver.poll() is not None else "bronze query"
+                            stopped = f"the {which} stopped after {(time.monotonic() - start) / 60:.1f} min"
+                            # Not another half hour of producing into a dead pipeline (3.14 has
+                            # terminate_workers(); the pool's processes are all it holds).
+                            for proc in list(pool._processes.values()):
+                                proc.terminate()
+                            break
                         end = sum(kafka_admin.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
                         backlog = max(0, end - phases.consumed(bronze_query))
                         samples.append(s := soak.sample(time.monotonic() - start, cfg, jvms, backlog))
@@ -498,16 +506,29 @@ class Bench:
                             f"refine {s['rss_mb']['refine'] or 0:,.0f} MB; bronze backlog {backlog:,} records; "
                             f"refine lag {s['refine_lag_s']:.0f}s; files max {max(s['files'].values())}"
                         )
-                    produced = producing.result()
-                # Stopped idle, not inside a batch: drain bronze first (as the continuous phases do).
-                end = sum(kafka_admin.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
-                produced["drain_seconds"] = phases.drain(bronze_query, end, timeout_s=120)
+                    if stopped is None:
+                        produced = producing.result()
+                if stopped is None:
+                    # Stopped idle, not inside a batch: drain bronze first (as the continuous phases do).
+                    end = sum(kafka_admin.end_offsets(cfg.kafka_bootstrap, cfg.topic).values())
+                    produced["drain_seconds"] = phases.drain(bronze_query, end, timeout_s=120)
+                else:
+                    self.prog.line(f"  soak: {stopped}; refine driver log: {log_path}")
             finally:
                 running.stop()
                 if refine_driver is not None:
                     phases.stop_driver(refine_driver)
         self.result.produce["soak"] = produced
-        self.result.soak = {**stats.soak_figures(samples, warmup_s), "samples": samples}
+        try:
+            figures = stats.soak_figures(samples, warmup_s)
+        except ValueError:  # too few samples after the warm-up: only an early stop gets here
+            if stopped is None:
+                raise
+            figures = {"minutes": round(samples[-1]["t"] / 60, 1) if samples else 0.0}
+        self.result.soak = {**figures, "samples": samples}
+        if stopped is not None:
+            self.result.soak["stopped"] = f"{stopped}; refine driver log: {log_path}"
+            return
         s = self.result.soak
         self.prog.line(
             f"  soak: {s['minutes']} min at {produced['achieved_rate']:,.0f} ev/s; RSS growth after warm-up "

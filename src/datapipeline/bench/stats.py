@@ -406,6 +406,8 @@ def summary_rows(result: dict) -> list[tuple[str, str]]:
             ),
             ("soak: most active files in one table (no compaction while streaming)", _num(soak.get("files_max"))),
         ]
+        if soak.get("stopped"):
+            rows.append(("soak: ended early", soak["stopped"]))
     load = result.get("host", {})
     rows.append(
         (
