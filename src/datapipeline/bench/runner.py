@@ -294,6 +294,9 @@ class Bench:
             self.spark = build_session(
                 "datapipeline-bench", s3=s3, master=self.opts.master, extra_conf=self.opts.extra_conf
             )
+            # Its phases push the stream past its trigger on purpose: one "falling behind" WARN
+            # per batch would bury the progress lines (DP_SPARK_LOG_LEVEL overrides).
+            self.spark.sparkContext.setLogLevel(os.environ.get("DP_SPARK_LOG_LEVEL", "ERROR"))
         lake = Lake(f"{self.root}/bronze-only")
         self.base = IngestConfig(
             kafka_bootstrap=plat.kafka_bootstrap,

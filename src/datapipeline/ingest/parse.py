@@ -58,6 +58,7 @@ REASON_COLUMNS = ("reason", "reasons")
 EVENT_COLUMNS = tuple(f.name for f in EVENT_SCHEMA.fields)
 PARSER_CLASS = "io.datapipeline.parser.EventParser"
 PARSER_FUNCTION = "datapipeline_parse_event"
+_REGISTERED_CONF = "datapipeline.parser.registeredTimeZone"  # set in a session that has it
 # Two upper-case letters (ISO 3166 alpha-2 shape).
 COUNTRY_PATTERN = "^[A-Z]{2}$"
 _RESULT_SCHEMA = StructType([StructField("reasons", ArrayType(StringType())), *EVENT_SCHEMA.fields])
@@ -101,14 +102,19 @@ def parser_config(time_zone: str) -> str:
 
 
 def _register(spark: SparkSession) -> None:
-    """Register the JVM parser as ``PARSER_FUNCTION`` in ``spark`` (cheap; idempotent)."""
+    """Register the JVM parser as ``PARSER_FUNCTION`` in ``spark``, once per session and time zone
+    (the streaming queries call :func:`parse_events` per micro-batch; their sessions inherit it)."""
+    time_zone = spark.conf.get("spark.sql.session.timeZone")
+    if spark.conf.get(_REGISTERED_CONF, None) == time_zone and spark.catalog.functionExists(PARSER_FUNCTION):
+        return
     jspark = spark._jsparkSession
-    config = parser_config(spark.conf.get("spark.sql.session.timeZone"))
+    config = parser_config(time_zone)
     parser_class = functools.reduce(getattr, PARSER_CLASS.split("."), spark._jvm)
     if not callable(parser_class):  # py4j's JavaPackage: no such class on the classpath
         raise RuntimeError(f"{PARSER_CLASS} is not on Spark's classpath: run `task bootstrap` (step parser)")
     parser = parser_class(config)
     jspark.udf().register(PARSER_FUNCTION, parser, jspark.parseDataType(_RESULT_SCHEMA.json()))
+    spark.conf.set(_REGISTERED_CONF, time_zone)
 
 
 def parse_events(raw: DataFrame) -> DataFrame:
