@@ -8,7 +8,7 @@ tables with delta-rs (no Spark) and checks:
 |---|---|
 | `reconciled` | a bronze record is neither parsed nor quarantined, or quarantine holds a record bronze never had |
 | `silver_events_complete` | a parsed event id is missing from silver, or silver holds one bronze never delivered |
-| `silver_orders_match_events` | the set of orders in silver differs from the orders seen in silver events |
+| `silver_orders_match_events` | a new event's order is not in silver_orders, or silver_orders has one no event has |
 | `quarantine_ratio` | quarantined / consumed is over `max_quarantine_ratio` |
 | `freshness` | the newest Kafka record is older than `max_staleness_minutes` |
 | `refine_lag` | a record not refined yet waited over `max_refine_lag_minutes` (refine stalled or slow) |
@@ -19,9 +19,12 @@ running job may have half written, are reported as "not refined yet" and left ou
 run while the continuous job is working does not fail on the batch in flight.
 
 Each run reads only what is new: the records past the marks (per Kafka partition) that the last
-passing run kept in `<checkpoint>/quality/state.json`, found by the Kafka coordinates every table
-carries, plus the order id columns. A run whose balance fails keeps no state, so the next run
-checks the same records again. Delete the state file to re-check the whole lake.
+passing run kept in `<checkpoint>/quality/state.json`, found by the Kafka coordinates that bronze,
+quarantine and silver_events carry. Two reads still cover whole columns: the order id columns
+(the orders check) and, for events delivered again, silver_events' event_id column. A run whose
+balance fails leaves the previous state in place, so the next run checks the same records again.
+Delete the state file to re-check the whole lake (a state that cannot be read, or one written
+for other tables, e.g. a rebuilt silver, also means a full check).
 
 A failed run says which check failed and by how much; each check's line is in the task log.
 """

@@ -171,6 +171,11 @@ def bench_soak_part() -> str | None:
         table = stats.soak_markdown(result)
         if table is not None:
             soak = result["soak"]
+            if soak.get("stopped"):
+                return (
+                    f"Run `{result['run_id']}` (`{_shown(path)}`), {result.get('host', {}).get('cpus')} cores: "
+                    f"the soak **ended early** after {soak['minutes']} minutes ({soak['stopped']}):\n\n{table}\n"
+                )
             return (
                 f"Run `{result['run_id']}` (`{_shown(path)}`), {result.get('host', {}).get('cpus')} cores, "
                 f"{soak['minutes']} minutes; after the {soak['warmup_s']:g} s warm-up: driver RSS growth "

@@ -111,7 +111,8 @@ def evaluate(s: Snapshot, thresholds: Thresholds, now: datetime) -> list[Check]:
         Check(
             "silver_events_complete",
             not lost and not phantom,
-            f"{len(parsed_ids)} distinct parsed event ids, {len(s.silver_event_ids)} in silver; "
+            f"{len(parsed_ids)} distinct parsed event ids checked (new since the last passing run), "
+            f"{len(s.silver_event_ids)} of silver's in that range; "
             f"missing from silver {len(lost)}{' e.g. ' + sorted(lost)[0] if lost else ''}, "
             f"in silver but never delivered {len(phantom)}",
         ),
@@ -179,9 +180,11 @@ class State:
     """What passing runs balanced, so that the next reads only what is new: every bronze record
     up to ``marks`` (per Kafka partition), ``consumed`` records of which ``quarantined`` were
     quarantined. Kept in the job's checkpoint folder (:func:`state_path`): a new checkpoint, or
-    another bronze table at the same path (``bronze_id``), starts over with a full check."""
+    another table at the same path (``lake_id``: bronze's, quarantine's and silver's table ids; a
+    rebuilt silver is checked again from the start), or an unreadable state, starts over with a
+    full check."""
 
-    bronze_id: str
+    lake_id: str
     marks: Marks = field(default_factory=dict)
     consumed: int = 0
     quarantined: int = 0
@@ -190,7 +193,7 @@ class State:
     def to_json(self) -> str:
         return json.dumps(
             {
-                "bronze_id": self.bronze_id,
+                "lake_id": self.lake_id,
                 "marks": [[t, p, o] for (t, p), o in sorted(self.marks.items())],
                 "consumed": self.consumed,
                 "quarantined": self.quarantined,
@@ -202,7 +205,7 @@ class State:
     def from_json(cls, text: str) -> State:
         d = json.loads(text)
         return cls(
-            bronze_id=d["bronze_id"],
+            lake_id=d["lake_id"],
             marks={(t, int(p)): int(o) for t, p, o in d["marks"]},
             consumed=int(d["consumed"]),
             quarantined=int(d["quarantined"]),
@@ -215,10 +218,26 @@ def state_path(checkpoint: str) -> str:
 
 
 def load_state(checkpoint: str, s3: S3Settings | None) -> State | None:
-    folder, _, name = state_path(checkpoint).rpartition("/")
+    """The state the last passing run left; None (a full check) when there is none or it cannot
+    be read (a damaged file, or one an older version wrote), which is said on stderr."""
+    path = state_path(checkpoint)
+    folder, _, name = path.rpartition("/")
     if name not in delta_rs.list_names(folder, s3):
         return None
-    return State.from_json(delta_rs.read_text(state_path(checkpoint), s3))
+    try:
+        return State.from_json(delta_rs.read_text(path, s3))
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"data_quality: ignoring the unreadable state {path} ({exc!r}); checking the whole lake", file=sys.stderr)
+        return None
+
+
+# The tables a State is valid for: their Delta table ids make its ``lake_id``.
+STATE_TABLES = ("bronze", "quarantine", "silver_events", "silver_orders")
+
+
+def lake_id(tables: Mapping[str, object]) -> str:
+    """What a :class:`State` is valid for (``tables``: name -> delta-rs table, :data:`STATE_TABLES`)."""
+    return "/".join(tables[name].metadata().id for name in STATE_TABLES)
 
 
 def _sql_str(value: str) -> str:
@@ -260,9 +279,9 @@ def snapshot(
     orders = delta_rs.open_table(lake.table("silver_orders"), s3)
     quarantine = delta_rs.open_table(lake.table("quarantine"), s3)
     bronze = delta_rs.open_table(lake.table("bronze"), s3)
-    bronze_id = bronze.metadata().id
-    if state is None or state.bronze_id != bronze_id:
-        state = State(bronze_id=bronze_id)
+    key = lake_id({"bronze": bronze, "quarantine": quarantine, "silver_events": events, "silver_orders": orders})
+    if state is None or state.lake_id != key:
+        state = State(lake_id=key)
 
     def q(table, sql: str) -> list[dict]:
         return delta_rs.query_tables({"t": table}, sql)
@@ -294,17 +313,27 @@ def snapshot(
     checked = {_coord(r): event_id_of(r["value"]) for r in rows}
     # Silver keeps an event's first delivery: one delivered again is found by its id.
     again = sorted({e for c, e in checked.items() if e is not None and c not in quarantined} - silver.keys())
-    for i in range(0, len(again), 1000):
-        ids = ", ".join(_sql_str(e) for e in again[i : i + 1000])
+    # This lookup reads silver_events' event_id column (random ids: file statistics prune nothing),
+    # once per 20,000 re-delivered ids, so its cost grows with the table.
+    for i in range(0, len(again), 20_000):
+        ids = ", ".join(_sql_str(e) for e in again[i : i + 20_000])
         found = select(events, "event_id, order_id", f"event_id IN ({ids})")
         silver.update((r["event_id"], r["order_id"]) for r in found)
-    # Orders on one side only: new events' orders missing from silver_orders, orders no event has.
+    # Orders on one side only: new events' orders missing from silver_orders, orders no event has
+    # (both columns are NOT NULL; IS NOT NULL keeps NOT IN meaningful should one ever hold a NULL,
+    # and a new event without an order id is reported as the order None).
     both = {"e": events, "o": orders}
-    events_only: set[str] = set()
+    events_only: set[str | None] = set()
     if new is not None:
-        sql = f"SELECT DISTINCT order_id FROM e WHERE ({new}) AND order_id NOT IN (SELECT order_id FROM o)"  # noqa: S608
+        sql = (
+            f"SELECT DISTINCT order_id FROM e WHERE ({new}) AND (order_id IS NULL OR order_id NOT IN "  # noqa: S608
+            "(SELECT order_id FROM o WHERE order_id IS NOT NULL))"
+        )
         events_only = {r["order_id"] for r in delta_rs.query_tables(both, sql)}
-    sql = "SELECT order_id FROM o WHERE order_id NOT IN (SELECT order_id FROM e)"
+    sql = (
+        "SELECT order_id FROM o WHERE order_id IS NULL"
+        " OR order_id NOT IN (SELECT order_id FROM e WHERE order_id IS NOT NULL)"
+    )
     orders_only = {r["order_id"] for r in delta_rs.query_tables(both, sql)}
     [count] = q(orders, "SELECT count(*) AS n FROM t")
 
@@ -326,7 +355,7 @@ def snapshot(
         orders_in_silver=int(count["n"]),
     )
     done = State(
-        bronze_id=bronze_id,
+        lake_id=key,
         marks=marks,
         consumed=state.consumed + len(checked),
         quarantined=state.quarantined + len(quarantined & checked.keys()),

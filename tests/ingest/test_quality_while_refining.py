@@ -15,9 +15,10 @@ from pyspark.sql import functions as F
 
 from datapipeline.events.generator import GeneratorOptions, generate
 from datapipeline.ingest.job import run
+from datapipeline.lake import delta_rs
 from datapipeline.lake.checkpoints import refined_bronze_version
 from datapipeline.producer import produce
-from datapipeline.quality import Check, Thresholds, load_state, run_checks, snapshot
+from datapipeline.quality import Check, Thresholds, load_state, run_checks, snapshot, state_path
 from datapipeline.settings import ConfigError
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -130,6 +131,12 @@ def test_quality_reads_only_what_is_new_and_keeps_its_state_only_while_balanced(
         assert not checks["silver_events_complete"].ok
         assert f"missing from silver 1 e.g. {victim}" in checks["silver_events_complete"].detail
         assert load_state(cfg.checkpoint, lake.s3) == passed
+    # A state it cannot read (damaged, or an older version's) means a full check, not a failing DAG.
+    delta_rs.write_text(state_path(cfg.checkpoint), '{"bronze_id": "an older format"}', lake.s3)
+    assert load_state(cfg.checkpoint, lake.s3) is None
+    checks = {c.name: c for c in run_checks(Thresholds(max_quarantine_ratio=1.0), lake.env())}
+    assert checks["reconciled"].detail.startswith("consumed 601 = ")  # the whole lake: 300 + 201 + 100
+    assert f"missing from silver 1 e.g. {victim}" in checks["silver_events_complete"].detail
 
 
 def test_the_benchmarks_built_lake_balances_and_its_check_reads_only_the_new_records(lake, lake_spark):
@@ -137,8 +144,10 @@ def test_the_benchmarks_built_lake_balances_and_its_check_reads_only_the_new_rec
     one the checks pass on, and a passing state for its history must leave only the new rows."""
     from datapipeline.bench import dq
 
-    figures = dq.measure(lake_spark, lake.lake, lake.s3, history=3000, new=300, appends=2, full=True)
-    assert (figures["rows"], figures["new_rows"]) == (3300, 300) and figures["full_seconds"] > 0
+    # 3,001 is rounded down to 3,000: the new records start with a whole order (its three events)
+    figures = dq.measure(lake_spark, lake.lake, lake.s3, history=3001, new=300, appends=2, full=True)
+    assert (figures["rows"], figures["history_rows"], figures["new_rows"]) == (3300, 3000, 300)
+    assert figures["full_seconds"] > 0
     checks = {c.name: c for c in run_checks(Thresholds(max_quarantine_ratio=1.0), {**lake.env()}, now=None)}
     quarantined = len(range(7, 3300, dq.BAD_EVERY))
     assert checks["reconciled"].detail.startswith(

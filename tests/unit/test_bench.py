@@ -299,6 +299,17 @@ def test_soak_figures_leave_out_a_driver_without_rss_and_refuse_a_soak_too_short
         stats.soak_figures(samples, warmup_s=300)
 
 
+def test_a_soak_that_stopped_early_meets_no_soak_target():
+    samples = [soak_sample(60 + 30 * i, 1000, 800, 2.0, 5) for i in range(4)]  # flat RSS: would be met
+    f = stats.soak_figures(samples, warmup_s=60)
+    assert stats.targets({"soak": f})["soak_rss_growth_pct"]["met"] is True
+    stopped = {"soak": {**f, "stopped": "the refine driver stopped after 2.0 min"}}
+    assert stats.targets(stopped)["soak_rss_growth_pct"] == {"target": "<= 10", "value": 0.0, "met": False}
+    # stopped before the warm-up ended: only the minutes and the samples; no figure, still not met
+    early = {"soak": {"minutes": 0.5, "samples": samples[:1], "stopped": "the bronze driver stopped"}}
+    assert stats.targets(early)["soak_rss_growth_pct"] == {"target": "<= 10", "value": None, "met": False}
+
+
 def test_soak_minutes_must_not_be_negative(capsys):
     with pytest.raises(SystemExit):
         cli.parser().parse_args(["--soak", "-1"])

@@ -171,7 +171,14 @@ def test_bench_and_fault_parts_render_from_kept_results(tmp_path, monkeypatch):
         "| 5.5",
         "| 6.0",
     ]
-    part = docs.bench_part()  # not the newer soak-only run: it skipped phases
+    # a newer soak that ended before its warm-up was over: said so, with the samples it has
+    stopped = {**soak_only, "run_id": "20990103T000000Z"}
+    stopped["soak"] = {"minutes": 0.5, "samples": samples[:1], "stopped": "the refine driver stopped after 0.5 min"}
+    (tmp_path / "bench-20990103T000000Z.json").write_text(json.dumps(stopped))
+    soak = docs.bench_soak_part()
+    assert "Run `20990103T000000Z`" in soak and "**ended early** after 0.5 minutes (the refine driver stopped" in soak
+    assert "| 0.5 |" in soak
+    part = docs.bench_part()  # not the newer soak-only runs: they skipped phases
     assert "Run `20990101T000000Z`" in part and "1.5 minutes in all" in part
     assert "| raw Kafka consume" in part and "- bronze_vs_raw_consume >= 0.5: met (0.60)" in part
     assert "bronze_ingest_ratio" not in part and "- refine_rows_per_s >= 15,000: not measured (n/a)" in part

@@ -23,7 +23,7 @@ from datapipeline.ingest import bronze, quarantine, silver
 from datapipeline.lake import delta_rs
 from datapipeline.lake.layout import Lake
 from datapipeline.lake.s3 import S3Settings
-from datapipeline.quality import State, Thresholds, run_checks, state_path
+from datapipeline.quality import STATE_TABLES, State, Thresholds, lake_id, run_checks, state_path
 
 TOPIC = "bench.dq"
 PARTITIONS = 3
@@ -72,6 +72,8 @@ def _coords() -> dict[str, Column]:
 def append(spark: SparkSession, lake: Lake, start: int, rows: int) -> None:
     """Append records ``start`` .. ``start + rows`` to every table (``start`` a multiple of 3,
     so that an order's three events land in one append)."""
+    if start % 3:
+        raise ValueError(f"append: start {start} must be a multiple of 3 (an order's events go in one append)")
     r = _records(spark, start, rows).persist()
     raw = r.select(
         F.lit(None).cast("binary").alias("key"),
@@ -123,7 +125,7 @@ def passed_state(lake: Lake, s3: S3Settings | None, rows: int) -> State:
     """The state a passing check of records 0 .. ``rows`` leaves."""
     marks = {(TOPIC, p): (rows - 1 - ((rows - 1 - p) % PARTITIONS)) // PARTITIONS for p in range(PARTITIONS)}
     return State(
-        bronze_id=delta_rs.open_table(lake.table("bronze"), s3).metadata().id,
+        lake_id=lake_id({t: delta_rs.open_table(lake.table(t), s3) for t in STATE_TABLES}),
         marks=marks,
         consumed=rows,
         quarantined=len(range(7, rows, BAD_EVERY)),
@@ -136,7 +138,9 @@ def measure(
 ) -> dict:
     """Build the lake (``history`` rows in ``appends`` commits), seed the passing state, append
     ``new`` rows, and time one check; with ``full`` also a check without state (what a first run
-    costs, and every run did before the checks were incremental)."""
+    costs, and every run did before the checks were incremental). ``history`` is rounded down to
+    a multiple of 3, so that the new records start with a whole order."""
+    history -= history % 3
     step = -(-history // appends // 3) * 3
     for start in range(0, history, step):
         append(spark, lake, start, min(step, history - start))

@@ -291,12 +291,11 @@ class Bench:
         plat = self.plat
         s3 = S3Settings(endpoint=plat.s3_endpoint, access_key=plat.s3_access_key, secret_key=plat.s3_secret_key)
         with self.prog.phase("Spark session"):
-            self.spark = build_session(
-                "datapipeline-bench", s3=s3, master=self.opts.master, extra_conf=self.opts.extra_conf
-            )
             # Its phases push the stream past its trigger on purpose: one "falling behind" WARN
-            # per batch would bury the progress lines (DP_SPARK_LOG_LEVEL overrides).
-            self.spark.sparkContext.setLogLevel(os.environ.get("DP_SPARK_LOG_LEVEL", "ERROR"))
+            # per batch would bury the progress lines.
+            self.spark = build_session(
+                "datapipeline-bench", s3=s3, master=self.opts.master, extra_conf=self.opts.extra_conf, log_level="ERROR"
+            )
         lake = Lake(f"{self.root}/bronze-only")
         self.base = IngestConfig(
             kafka_bootstrap=plat.kafka_bootstrap,

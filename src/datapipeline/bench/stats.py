@@ -243,12 +243,15 @@ def soak_figures(samples: Sequence[dict], warmup_s: float) -> dict:
 
 def targets(result: dict) -> dict[str, dict]:
     """Each target with its value and whether it is met (None when not measured; a p99 that
-    more than 1 % of the rows never reached is measured and not met)."""
+    more than 1 % of the rows never reached is measured and not met; a soak that stopped early
+    meets none of its targets)."""
     figures = summary(result)
     out = {}
     for t in TARGETS + (SOAK_TARGETS if "soak" in result else ()):
         value = t.value(figures)
-        if value is None:
+        if t in SOAK_TARGETS and result["soak"].get("stopped"):
+            met = False  # a soak that ended early proves nothing about the long run
+        elif value is None:
             measured = t.freshness is not None and t.freshness in result.get("freshness", {})
             met = False if measured else None
         else:

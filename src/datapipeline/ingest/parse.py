@@ -134,8 +134,7 @@ def split(parsed: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(valid, quarantined) halves of :func:`parse_events` output; together they are all the rows.
 
     Persist ``parsed`` first (as the job does): on an uncached plan Spark pushes each half's
-    filter below the parser's projections, validating every row twice and planning a far larger
-    expression tree."""
+    filter below the parser's projection, so the parser UDF runs twice on every row."""
     valid = parsed.where(F.col("reason").isNull()).drop(*REASON_COLUMNS)
     bad = parsed.where(F.col("reason").isNotNull()).drop(*EVENT_COLUMNS)
     return valid, bad

@@ -1,6 +1,6 @@
 """Manage the local platform: ``python -m datapipeline.local {up,down,status,logs,env}``.
 
-    up [SERVICE ...]       start (or adopt) services in order and wait until healthy
+    up [SERVICE ...]       start (or adopt) services, each after what it needs, and wait until healthy
     down [SERVICE ...]     stop services (SIGTERM, then SIGKILL), data is kept
     status                 one table: service, state, pid, address, memory (RSS), log file
     logs [SERVICE] [-n N]  the last N lines of each service log

@@ -22,6 +22,7 @@ from datapipeline.local.postgres import PostgreSQL
 from datapipeline.local.secrets import Secrets, load_or_create
 from datapipeline.local.service import Service, ServiceError, ServiceStatus
 from datapipeline.local.stream import StreamingIngest
+from datapipeline.supervisor import STREAM_APPS
 
 CORE = ["zookeeper", "kafka", "minio", "postgres"]
 AIRFLOW = ["airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
@@ -34,6 +35,9 @@ NEEDS = {
     "airflow-scheduler": ("airflow-api-server",),
     "airflow-dag-processor": ("airflow-api-server",),
     "airflow-triggerer": ("airflow-api-server",),
+    # the streams, when named (`up ingest-stream-bronze`): their sources and the lake
+    STREAM_APPS["bronze"]: ("kafka", "minio"),
+    STREAM_APPS["refine"]: ("minio",),
 }
 
 
@@ -104,7 +108,7 @@ class LocalPlatform:
             finally:
                 done[service.name].set()
 
-        threads = [threading.Thread(target=start, args=(s,), name=f"up-{s.name}") for s in chosen]
+        threads = [threading.Thread(target=start, args=(s,), name=f"up-{s.name}", daemon=True) for s in chosen]
         for t in threads:
             t.start()
         for t in threads:

@@ -176,8 +176,10 @@ def build_session(
     jars_dir: Path | None = None,
     master: str | None = None,
     extra_conf: Mapping[str, str] | None = None,
+    log_level: str = "WARN",
 ):
-    """A SparkSession with Delta + Kafka + S3A. ``master`` defaults to spark-submit's, else local[*]."""
+    """A SparkSession with Delta + Kafka + S3A. ``master`` defaults to spark-submit's, else local[*];
+    the JVM logs at ``log_level`` (DP_SPARK_LOG_LEVEL overrides)."""
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
@@ -210,5 +212,5 @@ def build_session(
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     for key, value in hidden.items():
         hadoop_conf.set(key.removeprefix("spark.hadoop."), value)
-    spark.sparkContext.setLogLevel(os.environ.get("DP_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(os.environ.get("DP_SPARK_LOG_LEVEL", log_level))
     return spark
