@@ -104,6 +104,11 @@ def session_conf(
         # The ingest job's two queries run in pools of their own (ingest/job.py): round-robin
         # between them, so a long refine batch does not queue bronze's tasks behind its own.
         "spark.scheduler.mode": "FAIR",
+        # A driver short of CPU (refine at nice 19 beside bronze, a busy node) must be slow, never
+        # fail: building a broadcast side took over the default 300 s and ended the refine driver
+        # in 30-minute soaks (docs/performance.md, Soak). A refine that falls behind is what
+        # data_quality's refine_lag check reports.
+        "spark.sql.broadcastTimeout": "3600",
     }
     if jars and jvm_starts_here:
         # The JVM pyspark is about to start reads the jars in place. As spark.jars, a local
