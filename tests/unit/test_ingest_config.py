@@ -33,6 +33,7 @@ def test_defaults_and_locations_come_from_env():
         "s3a://lake/orders/_checkpoints/ingest/refine",
     ]
     assert cfg.refine_max_files_per_trigger is None
+    assert cfg.refine_max_bytes_per_trigger == "32m"  # bounded: a refine that fell behind must not run out of heap
     assert cfg.s3.access_key == "user-from-env" and cfg.s3.region == "us-east-1"
     assert cfg.app_id == "ingest:orders.events"
 
@@ -54,12 +55,16 @@ def test_arguments_win_over_env():
             "s3a://lake/cp/",
             "--refine-max-files-per-trigger",
             "6",
+            "--refine-max-bytes-per-trigger",
+            "1G",
         ],
         ENV | {"DP_REFINE_MAX_FILES_PER_TRIGGER": "9"},
     )
     assert (cfg.topic, cfg.trigger, cfg.processing_time) == ("t", "processingTime", "5 seconds")
     assert (cfg.max_offsets_per_trigger, cfg.starting_offsets, cfg.checkpoint) == (100, "latest", "s3a://lake/cp/")
     assert (cfg.refine_max_files_per_trigger, cfg.query_checkpoint("refine")) == (6, "s3a://lake/cp/refine")
+    assert cfg.refine_max_bytes_per_trigger == "1g"
+    assert from_args([], ENV | {"DP_REFINE_MAX_BYTES_PER_TRIGGER": "0"}).refine_max_bytes_per_trigger is None
 
 
 def test_platform_env_names_are_understood():
@@ -80,6 +85,7 @@ def test_platform_env_names_are_understood():
         (None, {"DP_LAKE_ROOT": "s3://lake/x"}, "s3a://"),
         (None, {"DP_MAX_OFFSETS_PER_TRIGGER": "many"}, "not an integer"),
         (None, {"DP_REFINE_MAX_FILES_PER_TRIGGER": "0"}, "--refine-max-files-per-trigger must be > 0"),
+        (None, {"DP_REFINE_MAX_BYTES_PER_TRIGGER": "32 MB"}, r"'32 MB': give a size such as 32m \(k, m, g\), or 0"),
     ],
 )
 def test_bad_settings_give_one_clear_error(drop, extra, message):
@@ -188,6 +194,7 @@ def test_to_args_is_the_inverse_of_from_args():
         processing_time="5 seconds",
         max_offsets_per_trigger=100,
         refine_max_files_per_trigger=6,
+        refine_max_bytes_per_trigger=None,
         starting_offsets="latest",
         fail_on_data_loss=False,
         app_id="ingest:other",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,12 @@ from datapipeline.settings import ConfigError
 from datapipeline.spark.session import jars_dir_from_env
 
 TRIGGERS = ("availableNow", "processingTime")
+
+
+# Bronze bytes (Parquet) per refine micro-batch, a soft cap (a file is never split). Unbounded, a
+# refine that fell behind takes up to Delta's 1000 files in one batch: in the soak at 5,000 ev/s
+# that was about a million rows, and the refine driver ran out of heap, again on every restart.
+REFINE_MAX_BYTES_PER_TRIGGER = "32m"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class IngestConfig:
     processing_time: str = "30 seconds"
     max_offsets_per_trigger: int | None = None
     refine_max_files_per_trigger: int | None = None
+    refine_max_bytes_per_trigger: str | None = REFINE_MAX_BYTES_PER_TRIGGER
     starting_offsets: str = "earliest"
     fail_on_data_loss: bool = True
     # Delta txnAppId of the idempotent writes. Keep it with the checkpoint: a NEW checkpoint
@@ -126,6 +134,12 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
         help="cap on bronze files per refine micro-batch (DP_REFINE_MAX_FILES_PER_TRIGGER; Delta's default 1000)",
     )
     p.add_argument(
+        "--refine-max-bytes-per-trigger",
+        default=env.get("DP_REFINE_MAX_BYTES_PER_TRIGGER", REFINE_MAX_BYTES_PER_TRIGGER),
+        help="soft cap on bronze bytes per refine micro-batch, e.g. 32m; 0: none "
+        f"(DP_REFINE_MAX_BYTES_PER_TRIGGER, default {REFINE_MAX_BYTES_PER_TRIGGER})",
+    )
+    p.add_argument(
         "--starting-offsets",
         default=env.get("DP_STARTING_OFFSETS", "earliest"),
         help="earliest | latest | Kafka JSON offsets for a new bronze checkpoint (a new refine checkpoint "
@@ -143,6 +157,15 @@ def parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--master", default=env.get("DP_SPARK_MASTER"), help="Spark master (default local[*])")
     p.add_argument("--no-preflight", dest="preflight", action="store_false", help="skip Kafka/S3 reachability checks")
     return p
+
+
+def _byte_size(raw: str) -> str | None:
+    """``--refine-max-bytes-per-trigger``: a size such as 32m (k, m, g), or 0 for none."""
+    if re.fullmatch(r"0+", raw.strip()):
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*[kmg]?", raw.strip().lower()):
+        raise ConfigError(f"--refine-max-bytes-per-trigger {raw!r}: give a size such as 32m (k, m, g), or 0 for none")
+    return raw.strip().lower()
 
 
 def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> IngestConfig:
@@ -171,6 +194,7 @@ def from_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None =
         processing_time=a.processing_time,
         max_offsets_per_trigger=a.max_offsets_per_trigger,
         refine_max_files_per_trigger=a.refine_max_files_per_trigger,
+        refine_max_bytes_per_trigger=_byte_size(a.refine_max_bytes_per_trigger),
         starting_offsets=a.starting_offsets,
         fail_on_data_loss=a.fail_on_data_loss,
         app_id=a.app_id or f"ingest:{a.topic}",
@@ -196,6 +220,7 @@ def to_args(cfg: IngestConfig) -> list[str]:
         args += ["--max-offsets-per-trigger", str(cfg.max_offsets_per_trigger)]
     if cfg.refine_max_files_per_trigger is not None:
         args += ["--refine-max-files-per-trigger", str(cfg.refine_max_files_per_trigger)]
+    args += ["--refine-max-bytes-per-trigger", cfg.refine_max_bytes_per_trigger or "0"]
     if cfg.jars_dir is not None:
         args += ["--jars-dir", str(cfg.jars_dir)]
     if cfg.master is not None:

@@ -89,6 +89,8 @@ def read_bronze(spark: SparkSession, cfg: IngestConfig) -> DataFrame:
     reader = spark.readStream.format("delta")
     if cfg.refine_max_files_per_trigger:
         reader = reader.option("maxFilesPerTrigger", cfg.refine_max_files_per_trigger)
+    if cfg.refine_max_bytes_per_trigger:
+        reader = reader.option("maxBytesPerTrigger", cfg.refine_max_bytes_per_trigger)
     return reader.load(cfg.tables["bronze"])
 
 
