@@ -26,7 +26,7 @@ TRIGGERS = ("availableNow", "processingTime")
 
 # Bronze bytes (Parquet) per refine micro-batch, a soft cap (a file is never split). Unbounded, a
 # refine that fell behind takes up to Delta's 1000 files in one batch: in the soak at 5,000 ev/s
-# that was about a million rows, and the refine driver ran out of heap, again on every restart.
+# that was about 800,000 rows, and the refine driver ran out of heap (a restart takes the same batch).
 REFINE_MAX_BYTES_PER_TRIGGER = "32m"
 
 
